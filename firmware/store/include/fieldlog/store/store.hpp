@@ -1,0 +1,97 @@
+// The device store: one SQLite connection owned by one writer thread that commits whatever
+// writes are waiting as one durable transaction (group commit) and acknowledges each write
+// only after that commit.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fieldlog/error.hpp"
+#include "fieldlog/store/blob_store.hpp"
+#include "fieldlog/store/database.hpp"
+#include "fieldlog/store/device_key.hpp"
+#include "fieldlog/store/evidence.hpp"
+
+namespace fieldlog::store {
+
+struct StoreOptions {
+    std::filesystem::path data_dir;  // holds fieldlog.db, device.key and blobs/
+    std::string device_id;
+    bool synchronous_full = true;  // fsync on every commit; "normal" trades that for speed
+    std::size_t max_batch = 512;   // writes one commit may hold
+    // The clock every record's device time comes from.
+    std::function<std::int64_t()> wall_clock_ms;
+};
+
+// What a write job sees: the connection inside the shared transaction and the chain.
+class WriteContext {
+public:
+    virtual ~WriteContext() = default;
+    virtual Database& db() = 0;
+    virtual BlobStore& blobs() = 0;
+    // Device time for records written by this job.
+    virtual std::int64_t now_ms() const = 0;
+    // The sequence number the next append() will take.
+    virtual std::int64_t next_seq() const = 0;
+    // Reads the record back through its kind's loader, hashes it and appends its chain and
+    // outbox entries. The record's last_seq must already be next_seq().
+    [[nodiscard]] virtual Result<std::int64_t> append(const RecordKind& kind,
+                                                      std::string_view record_id,
+                                                      std::optional<std::int64_t> gnss_time_ms) = 0;
+};
+
+struct OutboxStats {
+    std::int64_t pending_entries = 0;
+    std::int64_t pending_bytes = 0;
+    std::int64_t oldest_pending_seq = 0;
+    std::int64_t head_seq = 0;
+};
+
+class Store {
+public:
+    using WriteJob = std::function<Result<boost::json::value>(WriteContext&)>;
+    using ReadJob = std::function<Result<boost::json::value>(Database&)>;
+    // Called on the store thread once the job's outcome is final (durable, or failed).
+    using Done = std::function<void(Result<boost::json::value>)>;
+
+    // Opens (creating on first start) the database and key, migrates the schema and checks
+    // that both belong to this device.
+    [[nodiscard]] static Result<std::unique_ptr<Store>> open(StoreOptions options,
+                                                             std::vector<RecordKind> kinds);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    void submit_write(WriteJob job, Done done);
+    void submit_read(ReadJob job, Done done);
+
+    // Blocking forms for tools and tests; never call them from the store thread.
+    [[nodiscard]] Result<boost::json::value> write(WriteJob job);
+    [[nodiscard]] Result<boost::json::value> read(ReadJob job);
+
+    [[nodiscard]] Result<VerifyReport> verify();
+    [[nodiscard]] Result<OutboxStats> outbox_stats();
+
+    const std::string& device_id() const;
+    const PublicKey& public_key() const;
+    const std::filesystem::path& database_path() const;
+    const std::vector<RecordKind>& kinds() const;
+
+    // Finishes every queued job, then stops the thread. Later submissions fail with
+    // Errc::unavailable.
+    void close();
+
+private:
+    struct Impl;
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fieldlog::store

@@ -1,0 +1,225 @@
+#include "fieldlog/store/evidence.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+#include "fieldlog/canonical_json.hpp"
+
+namespace fieldlog::store {
+
+Sha256 genesis_hash(std::string_view device_id) {
+    return sha256("fieldlog-chain-v1:" + std::string(device_id));
+}
+
+Sha256 compute_entry_hash(const ChainEntry& entry) {
+    boost::json::object fields{
+        {"v", 1},
+        {"seq", entry.seq},
+        {"kind", entry.kind},
+        {"record_id", entry.record_id},
+        {"action", entry.action},
+        {"payload_hash", to_hex(entry.payload_hash)},
+        {"prev_hash", to_hex(entry.prev_hash)},
+        {"device_time_ms", entry.device_time_ms},
+    };
+    if (entry.gnss_time_ms) {
+        fields["gnss_time_ms"] = *entry.gnss_time_ms;
+    } else {
+        fields["gnss_time_ms"] = nullptr;
+    }
+    return sha256(canonical_json(fields));
+}
+
+std::string head_message(std::string_view device_id, std::int64_t seq, const Sha256& entry_hash) {
+    boost::json::object fields{
+        {"device_id", device_id}, {"seq", seq}, {"entry_hash", to_hex(entry_hash)}, {"v", 1}};
+    return "fieldlog-head:" + canonical_json(fields);
+}
+
+namespace {
+
+bool copy_hash(std::span<const std::uint8_t> bytes, Sha256& out) {
+    if (bytes.size() != out.size()) {
+        return false;
+    }
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+    return true;
+}
+
+struct LatestEntry {
+    std::int64_t seq;
+    std::string action;
+    Sha256 payload_hash;
+};
+
+}  // namespace
+
+Result<VerifyReport> verify_evidence(Database& db, std::string_view device_id,
+                                     const PublicKey& device_key,
+                                     const std::vector<RecordKind>& kinds) {
+    VerifyReport report;
+    auto problem = [&](std::int64_t seq, std::string kind, std::string id, std::string what) {
+        report.problems.push_back({seq, std::move(kind), std::move(id), std::move(what)});
+    };
+
+    // 1. The chain itself: contiguous sequence, links and entry hashes.
+    auto chain = db.prepare(
+        "SELECT seq, kind, record_id, action, payload_hash, prev_hash, entry_hash, "
+        "device_time_ms, gnss_time_ms FROM evidence_chain ORDER BY seq");
+    if (!chain) {
+        return chain.error();
+    }
+    std::map<std::pair<std::string, std::string>, LatestEntry> latest;
+    Sha256 prev = genesis_hash(device_id);
+    std::int64_t expected_seq = 1;
+    for (;;) {
+        auto row = (*chain)->step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            break;
+        }
+        Statement& s = **chain;
+        ChainEntry e;
+        e.seq = s.int64(0);
+        e.kind = s.text(1);
+        e.record_id = s.text(2);
+        e.action = s.text(3);
+        bool hashes_ok = copy_hash(s.blob(4), e.payload_hash) &&
+                         copy_hash(s.blob(5), e.prev_hash) && copy_hash(s.blob(6), e.entry_hash);
+        e.device_time_ms = s.int64(7);
+        e.gnss_time_ms = s.opt_int64(8);
+        ++report.entries_checked;
+        if (e.seq != expected_seq) {
+            problem(expected_seq, "", "",
+                    e.seq - expected_seq == 1
+                        ? "entry " + std::to_string(expected_seq) + " is missing"
+                        : "entries " + std::to_string(expected_seq) + " to " +
+                              std::to_string(e.seq - 1) + " are missing");
+        } else if (hashes_ok && e.prev_hash != prev) {
+            problem(e.seq, e.kind, e.record_id,
+                    "entry " + std::to_string(e.seq) +
+                        " does not link to the entry before it (prev_hash differs)");
+        }
+        if (!hashes_ok) {
+            problem(e.seq, e.kind, e.record_id,
+                    "entry " + std::to_string(e.seq) + " has a malformed hash field");
+        } else if (compute_entry_hash(e) != e.entry_hash) {
+            problem(e.seq, e.kind, e.record_id,
+                    "entry " + std::to_string(e.seq) + " (" + e.kind + " " + e.record_id +
+                        ") was altered: its contents do not match its entry hash");
+        }
+        prev = e.entry_hash;
+        expected_seq = e.seq + 1;
+        latest[{e.kind, e.record_id}] = {e.seq, e.action, e.payload_hash};
+    }
+    (*chain)->reset();
+    std::int64_t last_seq = expected_seq - 1;
+
+    // 2. The signed head must name the last entry and carry the device's signature.
+    auto head = db.prepare("SELECT seq, entry_hash, signature FROM chain_head WHERE id = 1");
+    if (!head) {
+        return head.error();
+    }
+    auto head_row = (*head)->step();
+    if (!head_row) {
+        return head_row.error();
+    }
+    if (!*head_row) {
+        problem(0, "", "", "the signed chain head is missing");
+    } else {
+        Statement& s = **head;
+        report.head_seq = s.int64(0);
+        Sha256 head_hash{};
+        Signature signature{};
+        auto sig_bytes = s.blob(2);
+        bool shaped = copy_hash(s.blob(1), head_hash) && sig_bytes.size() == signature.size();
+        if (shaped) {
+            std::copy(sig_bytes.begin(), sig_bytes.end(), signature.begin());
+        }
+        if (!shaped ||
+            !verify_signature(device_key, head_message(device_id, report.head_seq, head_hash),
+                              signature)) {
+            problem(report.head_seq, "", "",
+                    "the chain head signature does not verify with this device's key");
+        } else if (report.head_seq != last_seq) {
+            problem(report.head_seq, "", "",
+                    "the signed head is entry " + std::to_string(report.head_seq) +
+                        " but the chain ends at entry " + std::to_string(last_seq) +
+                        (report.head_seq > last_seq ? ": entries were removed from the end"
+                                                    : ": entries were added without signing"));
+        } else if (last_seq > 0 && head_hash != prev) {
+            problem(report.head_seq, "", "", "the signed head hash does not match the last entry");
+        }
+    }
+    (*head)->reset();
+
+    // 3. Every stored record must hash to the payload of the entry that last wrote it.
+    for (const RecordKind& kind : kinds) {
+        auto list = db.prepare(kind.list_sql);
+        if (!list) {
+            return list.error();
+        }
+        std::vector<std::pair<std::string, std::int64_t>> rows;
+        for (;;) {
+            auto row = (*list)->step();
+            if (!row) {
+                return row.error();
+            }
+            if (!*row) {
+                break;
+            }
+            rows.emplace_back((*list)->text(0), (*list)->int64(1));
+        }
+        (*list)->reset();
+        std::unordered_set<std::string> present;
+        std::int64_t oldest_kept_seq = 0;
+        for (const auto& [id, seq] : rows) {
+            present.insert(id);
+            oldest_kept_seq = oldest_kept_seq == 0 ? seq : std::min(oldest_kept_seq, seq);
+            ++report.records_checked;
+            auto it = latest.find({kind.name, id});
+            if (it == latest.end()) {
+                problem(seq, kind.name, id,
+                        kind.name + " " + id + " has no entry in the evidence chain");
+                continue;
+            }
+            if (it->second.seq != seq) {
+                problem(seq, kind.name, id,
+                        kind.name + " " + id + " names entry " + std::to_string(seq) +
+                            " but its last entry is " + std::to_string(it->second.seq));
+                continue;
+            }
+            auto record = kind.load(db, id);
+            if (!record) {
+                return record.error();
+            }
+            if (!*record || sha256(canonical_json(**record)) != it->second.payload_hash) {
+                problem(seq, kind.name, id,
+                        kind.name + " " + id + " (entry " + std::to_string(seq) +
+                            ") was altered: the stored record does not match its evidence hash");
+            }
+        }
+        for (const auto& [key, entry] : latest) {
+            if (key.first != kind.name || entry.action != "put") {
+                continue;
+            }
+            if (present.contains(key.second)) {
+                continue;
+            }
+            if (kind.pruned_by_retention && (oldest_kept_seq == 0 || entry.seq < oldest_kept_seq)) {
+                continue;
+            }
+            problem(entry.seq, kind.name, key.second,
+                    kind.name + " " + key.second + " (entry " + std::to_string(entry.seq) +
+                        ") was removed from the store");
+        }
+    }
+    std::sort(report.problems.begin(), report.problems.end(),
+              [](const VerifyProblem& a, const VerifyProblem& b) { return a.seq < b.seq; });
+    return report;
+}
+
+}  // namespace fieldlog::store

@@ -1,0 +1,435 @@
+#include "fieldlog/store/store.hpp"
+
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "fieldlog/canonical_json.hpp"
+#include "fieldlog/clock.hpp"
+#include "fieldlog/files.hpp"
+#include "fieldlog/store/schema.hpp"
+
+namespace fieldlog::store {
+
+namespace {
+
+struct Task {
+    Store::WriteJob write;  // exactly one of write and read is set
+    Store::ReadJob read;
+    Store::Done done;
+};
+
+struct Head {
+    std::int64_t seq = 0;
+    Sha256 hash{};
+};
+
+Result<Head> load_head(Database& db, const Sha256& genesis) {
+    auto stmt = db.prepare("SELECT seq, entry_hash FROM chain_head WHERE id = 1");
+    if (!stmt) {
+        return stmt.error();
+    }
+    auto row = (*stmt)->step();
+    if (!row) {
+        return row.error();
+    }
+    Head head{0, genesis};
+    if (*row) {
+        head.seq = (*stmt)->int64(0);
+        auto bytes = (*stmt)->blob(1);
+        if (bytes.size() != head.hash.size()) {
+            return Error(Errc::corrupt, "chain head hash has the wrong size");
+        }
+        std::copy(bytes.begin(), bytes.end(), head.hash.begin());
+    }
+    (*stmt)->reset();
+    return head;
+}
+
+}  // namespace
+
+struct Store::Impl final : WriteContext {
+    StoreOptions options;
+    std::vector<RecordKind> kinds;
+    Database database;
+    DeviceKey key;
+    BlobStore blob_store;
+    Sha256 genesis{};
+    Head head;
+    std::int64_t batch_time_ms = 0;
+
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Task> queue;
+    bool closing = false;
+    std::thread thread;
+
+    Impl(StoreOptions opts, std::vector<RecordKind> k, Database db, DeviceKey device_key)
+        : options(std::move(opts)),
+          kinds(std::move(k)),
+          database(std::move(db)),
+          key(std::move(device_key)),
+          blob_store(options.data_dir / "blobs"),
+          genesis(genesis_hash(options.device_id)) {}
+
+    Database& db() override { return database; }
+    BlobStore& blobs() override { return blob_store; }
+    std::int64_t now_ms() const override { return batch_time_ms; }
+    std::int64_t next_seq() const override { return head.seq + 1; }
+
+    Result<std::int64_t> append(const RecordKind& kind, std::string_view record_id,
+                                std::optional<std::int64_t> gnss_time_ms) override {
+        auto record = kind.load(database, record_id);
+        if (!record) {
+            return record.error();
+        }
+        if (!*record) {
+            return Error(Errc::internal, kind.name + " " + std::string(record_id) +
+                                             " vanished before its chain entry was written");
+        }
+        std::string payload = canonical_json(**record);
+        ChainEntry entry;
+        entry.seq = head.seq + 1;
+        entry.kind = kind.name;
+        entry.record_id = std::string(record_id);
+        entry.action = "put";
+        entry.payload_hash = sha256(payload);
+        entry.prev_hash = head.hash;
+        entry.device_time_ms = batch_time_ms;
+        entry.gnss_time_ms = gnss_time_ms;
+        entry.entry_hash = compute_entry_hash(entry);
+
+        auto insert = database.prepare(
+            "INSERT INTO evidence_chain (seq, kind, record_id, action, payload_hash, prev_hash, "
+            "entry_hash, device_time_ms, gnss_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+            "?9)");
+        if (!insert) {
+            return insert.error();
+        }
+        (*insert)
+            ->bind(1, entry.seq)
+            .bind(2, entry.kind)
+            .bind(3, entry.record_id)
+            .bind(4, entry.action)
+            .bind_blob(5, entry.payload_hash)
+            .bind_blob(6, entry.prev_hash)
+            .bind_blob(7, entry.entry_hash)
+            .bind(8, entry.device_time_ms)
+            .bind(9, entry.gnss_time_ms);
+        if (auto done = (*insert)->run(); !done) {
+            return done.error();
+        }
+        auto outbox = database.prepare("INSERT INTO outbox (seq, payload) VALUES (?1, ?2)");
+        if (!outbox) {
+            return outbox.error();
+        }
+        (*outbox)->bind(1, entry.seq).bind(2, payload);
+        if (auto done = (*outbox)->run(); !done) {
+            return done.error();
+        }
+        head = {entry.seq, entry.entry_hash};
+        return entry.seq;
+    }
+
+    Status write_signed_head() {
+        Signature signature = key.sign(head_message(options.device_id, head.seq, head.hash));
+        auto stmt = database.prepare(
+            "INSERT INTO chain_head (id, seq, entry_hash, signature) VALUES (1, ?1, ?2, ?3) "
+            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, entry_hash = excluded.entry_hash, "
+            "signature = excluded.signature");
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)->bind(1, head.seq).bind_blob(2, head.hash).bind_blob(3, signature);
+        return (*stmt)->run();
+    }
+
+    void submit(Task task) {
+        {
+            std::lock_guard lock(mutex);
+            if (!closing) {
+                queue.push_back(std::move(task));
+                wake.notify_one();
+                return;
+            }
+        }
+        task.done(Error(Errc::unavailable, "the store is closing"));
+    }
+
+    void run() {
+        for (;;) {
+            std::vector<Task> batch;
+            {
+                std::unique_lock lock(mutex);
+                wake.wait(lock, [&] { return closing || !queue.empty(); });
+                if (queue.empty()) {
+                    return;
+                }
+                while (!queue.empty() && batch.size() < options.max_batch) {
+                    batch.push_back(std::move(queue.front()));
+                    queue.pop_front();
+                }
+            }
+            run_batch(batch);
+        }
+    }
+
+    void run_batch(std::vector<Task>& batch) {
+        std::vector<std::optional<Result<boost::json::value>>> results(batch.size());
+        bool any_write = std::any_of(batch.begin(), batch.end(),
+                                     [](const Task& t) { return static_cast<bool>(t.write); });
+        if (any_write) {
+            commit_writes(batch, results);
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch[i].read) {
+                results[i] = run_guarded([&] { return batch[i].read(database); });
+            }
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            batch[i].done(std::move(*results[i]));
+        }
+    }
+
+    template <class F>
+    static Result<boost::json::value> run_guarded(F&& f) {
+        try {
+            return f();
+        } catch (const std::exception& e) {
+            return Error(Errc::internal, std::string("unexpected failure: ") + e.what());
+        }
+    }
+
+    void commit_writes(std::vector<Task>& batch,
+                       std::vector<std::optional<Result<boost::json::value>>>& results) {
+        auto fail_all = [&](const Error& error) {
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch[i].write) {
+                    results[i] = error;
+                }
+            }
+        };
+        batch_time_ms = options.wall_clock_ms();
+        const Head head_before = head;
+        auto tx = Transaction::begin(database);
+        if (!tx) {
+            fail_all(tx.error());
+            return;
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!batch[i].write) {
+                continue;
+            }
+            const Head job_head = head;
+            if (auto sp = database.exec("SAVEPOINT job"); !sp) {
+                results[i] = sp.error();
+                continue;
+            }
+            auto result = run_guarded([&] { return batch[i].write(*this); });
+            if (!result) {
+                // One bad request must not take the writes sharing its commit down with it.
+                (void)database.exec("ROLLBACK TO job");
+                head = job_head;
+            }
+            (void)database.exec("RELEASE job");
+            results[i] = std::move(result);
+        }
+        Status committed;
+        if (head.seq != head_before.seq) {
+            committed = write_signed_head();
+        }
+        if (committed) {
+            committed = tx->commit();
+        }
+        if (!committed) {
+            // Nothing in this batch is durable: every write in it fails, and the chain head
+            // goes back to what the database still holds.
+            head = head_before;
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch[i].write && results[i] && *results[i]) {
+                    results[i] = committed.error();
+                }
+            }
+        }
+    }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+    impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+Store::~Store() { close(); }
+
+void Store::close() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->closing = true;
+        impl_->wake.notify_one();
+    }
+    if (impl_->thread.joinable()) {
+        impl_->thread.join();
+    }
+}
+
+Result<std::unique_ptr<Store>> Store::open(StoreOptions options, std::vector<RecordKind> kinds) {
+    if (!options.wall_clock_ms) {
+        options.wall_clock_ms = [] { return SystemClock().wall_ms(); };
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    if (ec) {
+        return errno_error(ec.value(), "cannot create data directory", options.data_dir);
+    }
+    ::chmod(options.data_dir.c_str(), 0750);
+    auto key = DeviceKey::load_or_create(options.data_dir / "device.key");
+    if (!key) {
+        return key.error();
+    }
+    auto db = Database::open(options.data_dir / "fieldlog.db");
+    if (!db) {
+        return db.error();
+    }
+    std::string pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = ";
+    pragmas += options.synchronous_full ? "FULL" : "NORMAL";
+    if (auto set = db->exec(pragmas); !set) {
+        return set.error();
+    }
+    if (auto migrated = migrate(*db); !migrated) {
+        return migrated.error();
+    }
+
+    auto identity = db->prepare("SELECT device_id, public_key FROM device WHERE id = 1");
+    if (!identity) {
+        return identity.error();
+    }
+    auto row = (*identity)->step();
+    if (!row) {
+        return row.error();
+    }
+    if (*row) {
+        std::string stored_id = (*identity)->text(0);
+        auto stored_key = (*identity)->blob(1);
+        bool same_key = stored_key.size() == key->public_key().size() &&
+                        std::equal(stored_key.begin(), stored_key.end(), key->public_key().begin());
+        (*identity)->reset();
+        if (stored_id != options.device_id) {
+            return Error(Errc::conflict, "database " + db->path().string() +
+                                             " belongs to device '" + stored_id + "', not '" +
+                                             options.device_id + "'");
+        }
+        if (!same_key) {
+            return Error(Errc::conflict, "device key " +
+                                             (options.data_dir / "device.key").string() +
+                                             " is not the key this database was created with");
+        }
+    } else {
+        (*identity)->reset();
+        auto insert = db->prepare(
+            "INSERT INTO device (id, device_id, public_key, created_ms) VALUES (1, ?1, ?2, ?3)");
+        if (!insert) {
+            return insert.error();
+        }
+        (*insert)
+            ->bind(1, options.device_id)
+            .bind_blob(2, key->public_key())
+            .bind(3, options.wall_clock_ms());
+        if (auto done = (*insert)->run(); !done) {
+            return done.error();
+        }
+    }
+
+    auto impl = std::make_unique<Impl>(std::move(options), std::move(kinds), std::move(*db),
+                                       std::move(*key));
+    auto head = load_head(impl->database, impl->genesis);
+    if (!head) {
+        return head.error();
+    }
+    impl->head = *head;
+    if (head->seq == 0) {
+        auto tx = Transaction::begin(impl->database);
+        if (!tx) {
+            return tx.error();
+        }
+        if (auto signed_head = impl->write_signed_head(); !signed_head) {
+            return signed_head.error();
+        }
+        if (auto committed = tx->commit(); !committed) {
+            return committed.error();
+        }
+    }
+    return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+void Store::submit_write(WriteJob job, Done done) {
+    impl_->submit(Task{std::move(job), nullptr, std::move(done)});
+}
+
+void Store::submit_read(ReadJob job, Done done) {
+    impl_->submit(Task{nullptr, std::move(job), std::move(done)});
+}
+
+Result<boost::json::value> Store::write(WriteJob job) {
+    std::promise<Result<boost::json::value>> promise;
+    auto future = promise.get_future();
+    submit_write(std::move(job),
+                 [&](Result<boost::json::value> r) { promise.set_value(std::move(r)); });
+    return future.get();
+}
+
+Result<boost::json::value> Store::read(ReadJob job) {
+    std::promise<Result<boost::json::value>> promise;
+    auto future = promise.get_future();
+    submit_read(std::move(job),
+                [&](Result<boost::json::value> r) { promise.set_value(std::move(r)); });
+    return future.get();
+}
+
+Result<VerifyReport> Store::verify() {
+    std::optional<Result<VerifyReport>> report;
+    auto done = read([&](Database& db) -> Result<boost::json::value> {
+        report =
+            verify_evidence(db, impl_->options.device_id, impl_->key.public_key(), impl_->kinds);
+        return boost::json::value();
+    });
+    if (!done) {
+        return done.error();
+    }
+    return std::move(*report);
+}
+
+Result<OutboxStats> Store::outbox_stats() {
+    OutboxStats stats;
+    auto done = read([&](Database& db) -> Result<boost::json::value> {
+        auto stmt = db.prepare(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), COALESCE(MIN(seq), 0) FROM "
+            "outbox");
+        if (!stmt) {
+            return stmt.error();
+        }
+        auto row = (*stmt)->step();
+        if (!row) {
+            return row.error();
+        }
+        stats.pending_entries = (*stmt)->int64(0);
+        stats.pending_bytes = (*stmt)->int64(1);
+        stats.oldest_pending_seq = (*stmt)->int64(2);
+        (*stmt)->reset();
+        stats.head_seq = impl_->head.seq;
+        return boost::json::value();
+    });
+    if (!done) {
+        return done.error();
+    }
+    return stats;
+}
+
+const std::string& Store::device_id() const { return impl_->options.device_id; }
+const PublicKey& Store::public_key() const { return impl_->key.public_key(); }
+const std::filesystem::path& Store::database_path() const { return impl_->database.path(); }
+const std::vector<RecordKind>& Store::kinds() const { return impl_->kinds; }
+
+}  // namespace fieldlog::store
