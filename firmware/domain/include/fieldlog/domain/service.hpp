@@ -1,0 +1,63 @@
+// The inspection domain: validates each operation of the control protocol (docs/protocol.md)
+// and turns it into store jobs, judging readings, ingesting photos and keeping the device log.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fieldlog/config/reference.hpp"
+#include "fieldlog/store/store.hpp"
+
+namespace fieldlog::domain {
+
+// A GNSS position and time, attached to records when the receiver has a fresh fix.
+struct Fix {
+    double lat = 0;
+    double lon = 0;
+    std::int64_t gnss_time_ms = 0;
+};
+
+struct ServiceOptions {
+    std::size_t max_photo_bytes = std::size_t{32} * 1024 * 1024;
+    int default_utc_offset_minutes = 0;
+    std::size_t device_log_max_entries = 10000;
+    std::function<std::int64_t()> wall_clock_ms;
+    std::function<std::optional<Fix>()> current_fix;
+};
+
+class InspectionService {
+public:
+    InspectionService(store::Store& store, std::shared_ptr<const config::ReferenceData> reference,
+                      ServiceOptions options);
+
+    // Checks op and args, then queues the work on the store; done runs on the store thread
+    // with the reply's result object, after the commit when the operation writes. A request
+    // that fails validation calls done at once, on the caller's thread.
+    void execute(std::string_view op, const boost::json::object& args, store::Store::Done done);
+    [[nodiscard]] Result<boost::json::value> execute_sync(std::string_view op,
+                                                          const boost::json::object& args);
+
+    // Appends to the device log; failures are reported to on_error, never thrown.
+    void log(std::string_view level, std::string_view event, std::string_view message,
+             std::function<void(const Error&)> on_error = {});
+
+    // Swaps in reloaded reference data; requests already queued keep the data they began with.
+    void replace_reference(std::shared_ptr<const config::ReferenceData> reference);
+    std::shared_ptr<const config::ReferenceData> reference() const;
+
+    static bool is_known_op(std::string_view op);
+
+private:
+    store::Store& store_;
+    ServiceOptions options_;
+    mutable std::mutex reference_mutex_;
+    std::shared_ptr<const config::ReferenceData> reference_;
+};
+
+}  // namespace fieldlog::domain

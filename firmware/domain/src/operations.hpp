@@ -1,0 +1,94 @@
+// Internal: what every operation gets, and the helpers operations share.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "fieldlog/domain/args.hpp"
+#include "fieldlog/domain/records.hpp"
+#include "fieldlog/domain/service.hpp"
+
+namespace fieldlog::domain::ops {
+
+namespace json = boost::json;
+
+struct Context {
+    store::Store& store;
+    std::shared_ptr<const config::ReferenceData> reference;
+    const ServiceOptions& options;
+    std::int64_t now_ms;
+    std::optional<Fix> fix;
+};
+
+// Exactly one of write and read is set.
+struct Job {
+    store::Store::WriteJob write;
+    store::Store::ReadJob read;
+};
+
+using Operation = Result<Job> (*)(const Context&, const json::object& args);
+
+// Registered operations, by protocol name.
+const Operation* find_operation(std::string_view op);
+
+// Helpers shared by the operations.
+json::value opt(const std::optional<std::string>& v);
+json::value opt(const std::optional<double>& v);
+json::value opt(const std::optional<std::int64_t>& v);
+std::string json_text(const json::array& array);
+json::array to_array(const std::vector<std::string>& items);
+
+// The inspection a request names, or the open one when it names none.
+[[nodiscard]] Result<json::object> resolve_inspection(store::Database& db,
+                                                      const std::optional<std::string>& id,
+                                                      bool must_be_open);
+[[nodiscard]] Result<std::optional<json::object>> open_inspection(store::Database& db);
+[[nodiscard]] Result<json::object> require_record(store::Database& db,
+                                                  const store::RecordKind& kind,
+                                                  std::string_view id, std::string_view what);
+[[nodiscard]] Result<std::int64_t> count_rows(store::Database& db, std::string_view sql);
+
+Error not_found(std::string_view what, std::string_view id);
+
+// Operation entry points, one per protocol op.
+Result<Job> status(const Context&, const json::object&);
+Result<Job> site_list(const Context&, const json::object&);
+Result<Job> site_show(const Context&, const json::object&);
+Result<Job> inspection_start(const Context&, const json::object&);
+Result<Job> inspection_close(const Context&, const json::object&);
+Result<Job> inspection_list(const Context&, const json::object&);
+Result<Job> inspection_show(const Context&, const json::object&);
+Result<Job> measurement_add(const Context&, const json::object&);
+Result<Job> measurement_list(const Context&, const json::object&);
+Result<Job> photo_add(const Context&, const json::object&);
+Result<Job> photo_list(const Context&, const json::object&);
+Result<Job> complaint_add(const Context&, const json::object&);
+Result<Job> complaint_forward(const Context&, const json::object&);
+Result<Job> complaint_update(const Context&, const json::object&);
+Result<Job> complaint_list(const Context&, const json::object&);
+Result<Job> complaint_summary(const Context&, const json::object&);
+Result<Job> document_add(const Context&, const json::object&);
+Result<Job> document_list(const Context&, const json::object&);
+Result<Job> document_summary(const Context&, const json::object&);
+Result<Job> rectification_add(const Context&, const json::object&);
+Result<Job> rectification_verify(const Context&, const json::object&);
+Result<Job> rectification_list(const Context&, const json::object&);
+Result<Job> verify(const Context&, const json::object&);
+Result<Job> export_records(const Context&, const json::object&);
+Result<Job> logs(const Context&, const json::object&);
+
+// Measurement comparisons for one inspection (field against online monitor).
+[[nodiscard]] Result<json::array> comparisons_for(store::Database& db,
+                                                  std::string_view inspection_id);
+// Adds the derived fields replies carry (forward_late, overdue).
+json::object with_complaint_flags(json::object complaint, std::int64_t now_ms);
+json::object with_rectification_flags(json::object rectification, std::int64_t now_ms);
+
+// Appends a device-log record inside the current write job.
+[[nodiscard]] Result<json::object> append_log(store::WriteContext& ctx, std::string_view level,
+                                              std::string_view event, std::string_view message,
+                                              std::size_t max_entries);
+
+}  // namespace fieldlog::domain::ops

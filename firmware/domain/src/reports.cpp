@@ -1,0 +1,175 @@
+// What supervisors and the inspector read back: status, evidence verification, exports and the
+// device log.
+#include "fieldlog/store/schema.hpp"
+#include "operations.hpp"
+
+namespace fieldlog::domain::ops {
+
+namespace {
+
+json::array to_json_array(std::vector<json::object>&& records) {
+    json::array out;
+    out.reserve(records.size());
+    for (auto& r : records) out.push_back(std::move(r));
+    return out;
+}
+
+}  // namespace
+
+Result<Job> status(const Context& c, const json::object& args) {
+    auto a = Args::check("status", args, {});
+    if (!a) return a.error();
+    return Job{nullptr,
+               [device_id = c.store.device_id()](store::Database& db) -> Result<json::value> {
+                   json::object counts;
+                   constexpr std::pair<std::string_view, std::string_view> tables[] = {
+                       {"inspections", "SELECT COUNT(*) FROM inspections"},
+                       {"measurements", "SELECT COUNT(*) FROM measurements"},
+                       {"photos", "SELECT COUNT(*) FROM photos"},
+                       {"complaints", "SELECT COUNT(*) FROM complaints"},
+                       {"document_batches", "SELECT COUNT(*) FROM document_batches"},
+                       {"rectifications", "SELECT COUNT(*) FROM rectifications"},
+                   };
+                   for (const auto& [name, sql] : tables) {
+                       auto n = count_rows(db, sql);
+                       if (!n) return n.error();
+                       counts[name] = *n;
+                   }
+                   auto stmt =
+                       db.prepare("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox");
+                   if (!stmt) return stmt.error();
+                   auto row = (*stmt)->step();
+                   if (!row) return row.error();
+                   json::object outbox{{"pending_entries", (*stmt)->int64(0)},
+                                       {"pending_bytes", (*stmt)->int64(1)}};
+                   (*stmt)->reset();
+                   auto head = count_rows(db, "SELECT COALESCE(MAX(seq), 0) FROM chain_head");
+                   if (!head) return head.error();
+                   outbox["head_seq"] = *head;
+                   auto pages = count_rows(db, "PRAGMA page_count");
+                   if (!pages) return pages.error();
+                   auto page_size = count_rows(db, "PRAGMA page_size");
+                   if (!page_size) return page_size.error();
+                   auto open = open_inspection(db);
+                   if (!open) return open.error();
+                   auto version = store::schema_version(db);
+                   if (!version) return version.error();
+                   return json::object{
+                       {"device_id", device_id},
+                       {"schema_version", *version},
+                       {"database_bytes", *pages * *page_size},
+                       {"open_inspection", *open ? json::value(std::move(**open)) : nullptr},
+                       {"outbox", std::move(outbox)},
+                       {"counts", std::move(counts)}};
+               }};
+}
+
+Result<Job> verify(const Context& c, const json::object& args) {
+    auto a = Args::check("verify", args, {});
+    if (!a) return a.error();
+    return Job{nullptr, [&store = c.store](store::Database& db) -> Result<json::value> {
+                   auto report = store::verify_evidence(db, store.device_id(), store.public_key(),
+                                                        store.kinds());
+                   if (!report) return report.error();
+                   json::array problems;
+                   for (const auto& p : report->problems) {
+                       problems.push_back(json::object{{"seq", p.seq},
+                                                       {"kind", p.kind},
+                                                       {"record_id", p.record_id},
+                                                       {"what", p.what}});
+                   }
+                   return json::object{{"ok", report->ok()},
+                                       {"entries_checked", report->entries_checked},
+                                       {"records_checked", report->records_checked},
+                                       {"head_seq", report->head_seq},
+                                       {"problems", std::move(problems)}};
+               }};
+}
+
+Result<Job> export_records(const Context& c, const json::object& args) {
+    auto a = Args::check("export", args, {"from_ms", "to_ms"});
+    if (!a) return a.error();
+    auto from = a->integer("from_ms");
+    if (!from) return from.error();
+    auto to = a->integer("to_ms");
+    if (!to) return to.error();
+    if (*to < *from) return a->error("to_ms", "is before from_ms");
+    return Job{
+        nullptr,
+        [from = *from, to = *to, now = c.now_ms,
+         device_id = c.store.device_id()](store::Database& db) -> Result<json::value> {
+            auto range = [&](store::Statement& s) { s.bind(1, from).bind(2, to); };
+            auto inspections = query_records(
+                db, inspection_kind(),
+                "WHERE started_ms >= ?1 AND started_ms <= ?2 ORDER BY started_ms", range);
+            if (!inspections) return inspections.error();
+            json::array nested;
+            for (auto& inspection : *inspections) {
+                std::string id(inspection.at("id").as_string());
+                auto by_id = [&](store::Statement& s) { s.bind(1, id); };
+                auto m = query_records(db, measurement_kind(),
+                                       "WHERE inspection_id = ?1 ORDER BY last_seq", by_id);
+                if (!m) return m.error();
+                auto p = query_records(db, photo_kind(),
+                                       "WHERE inspection_id = ?1 ORDER BY last_seq", by_id);
+                if (!p) return p.error();
+                auto cmp = comparisons_for(db, id);
+                if (!cmp) return cmp.error();
+                inspection["measurements"] = to_json_array(std::move(*m));
+                inspection["comparisons"] = std::move(*cmp);
+                inspection["photos"] = to_json_array(std::move(*p));
+                nested.push_back(std::move(inspection));
+            }
+            auto complaints = query_records(
+                db, complaint_kind(),
+                "WHERE received_ms >= ?1 AND received_ms <= ?2 ORDER BY received_ms", range);
+            if (!complaints) return complaints.error();
+            json::array complaint_list;
+            for (auto& r : *complaints) {
+                complaint_list.push_back(with_complaint_flags(std::move(r), now));
+            }
+            auto batches = query_records(
+                db, document_batch_kind(),
+                "WHERE handed_over_ms >= ?1 AND handed_over_ms <= ?2 ORDER BY batch_number", range);
+            if (!batches) return batches.error();
+            auto rectifications = query_records(
+                db, rectification_kind(),
+                "WHERE device_time_ms >= ?1 AND device_time_ms <= ?2 ORDER BY deadline_ms", range);
+            if (!rectifications) return rectifications.error();
+            json::array rect_list;
+            for (auto& r : *rectifications) {
+                rect_list.push_back(with_rectification_flags(std::move(r), now));
+            }
+            return json::object{{"device_id", device_id},
+                                {"from_ms", from},
+                                {"to_ms", to},
+                                {"exported_ms", now},
+                                {"inspections", std::move(nested)},
+                                {"complaints", std::move(complaint_list)},
+                                {"document_batches", to_json_array(std::move(*batches))},
+                                {"rectifications", std::move(rect_list)}};
+        }};
+}
+
+Result<Job> logs(const Context&, const json::object& args) {
+    auto a = Args::check("logs", args, {"limit", "level"});
+    if (!a) return a.error();
+    auto limit = a->opt_integer("limit");
+    if (!limit) return limit.error();
+    if (*limit && (**limit < 1 || **limit > 100000)) {
+        return a->error("limit", "must be within 1 to 100000");
+    }
+    auto level = a->opt_choice("level", {"info", "warning", "error"});
+    if (!level) return level.error();
+    return Job{
+        nullptr,
+        [limit = limit->value_or(100), level = *level](store::Database& db) -> Result<json::value> {
+            auto found = query_records(
+                db, device_log_kind(), "WHERE (?1 IS NULL OR level = ?1) ORDER BY id DESC LIMIT ?2",
+                [&](store::Statement& s) { s.bind(1, level).bind(2, limit); });
+            if (!found) return found.error();
+            return json::object{{"entries", to_json_array(std::move(*found))}};
+        }};
+}
+
+}  // namespace fieldlog::domain::ops
