@@ -50,7 +50,26 @@ struct Daemon::Impl {
         });
     }
 
+    // Failures of the device itself (not of the request) go to the device log for supervisors.
+    ControlServer::Reply logging_failures(const std::string& op, ControlServer::Reply reply) {
+        return [this, op, reply = std::move(reply)](Result<json::value> result) {
+            if (!result) {
+                Errc code = result.error().code();
+                if (code != Errc::invalid_argument && code != Errc::not_found &&
+                    code != Errc::conflict && code != Errc::too_large) {
+                    log_line("error", op + ": " + result.error().to_string());
+                    if (code != Errc::no_space) {
+                        service->log("error", "request_failed",
+                                     op + ": " + result.error().to_string());
+                    }
+                }
+            }
+            reply(std::move(result));
+        };
+    }
+
     void handle(const std::string& op, const json::object& args, ControlServer::Reply reply) {
+        reply = logging_failures(op, std::move(reply));
         if (op != "status") {
             service->execute(op, args, std::move(reply));
             return;

@@ -1,0 +1,534 @@
+#include "fieldlog/cli/format.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <functional>
+#include <map>
+
+#include "text.hpp"
+
+namespace fieldlog::cli {
+
+namespace json = boost::json;
+
+using text::field;
+using text::time_field;
+
+namespace {
+
+using Rows = std::vector<std::pair<std::string, std::string>>;
+
+// Records in a list that are not objects are skipped rather than failing the whole listing.
+template <class Fn>
+void for_each_object(const json::array& array, Fn&& fn) {
+    for (const auto& item : array) {
+        if (item.is_object()) fn(item.get_object());
+    }
+}
+
+std::string section(std::string_view title, const text::Table& table, std::string_view if_empty) {
+    if (table.empty()) return "\n" + std::string(title) + ": " + std::string(if_empty) + "\n";
+    return "\n" + std::string(title) + "\n" + table.render();
+}
+
+std::string position(const json::object& record, std::string_view lat_key,
+                     std::string_view lon_key) {
+    auto lat = text::number(record, lat_key);
+    auto lon = text::number(record, lon_key);
+    if (!lat || !lon) return std::string(text::none);
+    return text::number_text(*lat) + ", " + text::number_text(*lon);
+}
+
+// "<= 50", ">= 6", "6 to 9" in the reading's canonical unit.
+std::string limit_text(const json::object& measurement) {
+    auto min = text::number(measurement, "limit_min");
+    auto max = text::number(measurement, "limit_max");
+    if (min && max) return text::number_text(*min) + " to " + text::number_text(*max);
+    if (max) return "<= " + text::number_text(*max);
+    if (min) return ">= " + text::number_text(*min);
+    return std::string(text::none);
+}
+
+std::string exceedance_text(const json::object& measurement) {
+    auto ratio = text::number(measurement, "exceedance_ratio");
+    return ratio ? text::percent_text(*ratio, true) : std::string(text::none);
+}
+
+// The daemon's verdict words, with the amount over the limit where there is one.
+std::string verdict_text(const json::object& measurement) {
+    std::string verdict = field(measurement, "verdict");
+    if (auto ratio = text::number(measurement, "exceedance_ratio")) {
+        verdict += ", " + text::percent_text(*ratio, false) + " over the limit";
+    }
+    return verdict;
+}
+
+// ---- records as blocks ----
+
+// For rows of a block that only some records have: empty, so key_values leaves the row out.
+std::string if_present(const json::object& record, std::string_view key) {
+    std::string value = field(record, key);
+    return value == text::none ? std::string() : value;
+}
+
+std::string inspection_block(const json::object& inspection) {
+    std::string title =
+        "inspection " + field(inspection, "id") + " (" + field(inspection, "status") + ")\n";
+    return title +
+           text::key_values({
+               {"site", field(inspection, "site_id") + " " + field(inspection, "site_name")},
+               {"kind", field(inspection, "kind")},
+               {"inspectors", field(inspection, "inspectors")},
+               {"started", time_field(inspection, "started_ms")},
+               {"closed", time_field(inspection, "closed_ms")},
+               {"position", position(inspection, "lat", "lon")},
+               {"verdict", field(inspection, "verdict")},
+               {"notes", field(inspection, "notes")},
+           });
+}
+
+std::string measurement_block(const json::object& m) {
+    std::string value = field(m, "value") + " " + field(m, "unit");
+    std::string entered = field(m, "entered_value") + " " + field(m, "entered_unit");
+    if (entered != value && m.contains("entered_value")) value += " (entered " + entered + ")";
+    auto temp_c = text::number(m, "water_temp_c");
+    std::string water_temp = temp_c ? text::number_text(*temp_c) + " °C" : "";
+    std::string limit = limit_text(m);
+    if (limit != text::none) {
+        limit += " " + field(m, "unit");
+        if (auto source = field(m, "limit_source"); source != text::none && !source.empty()) {
+            limit += " (" + source + ")";
+        }
+    }
+    return "measurement " + field(m, "id") + "\n" +
+           text::key_values({
+               {"parameter", field(m, "parameter")},
+               {"value", value},
+               {"sampling point", field(m, "sampling_point")},
+               {"method", field(m, "method")},
+               {"lab sample", if_present(m, "lab_sample_id")},
+               {"water temp", water_temp},
+               {"limit", limit},
+               {"verdict", verdict_text(m)},
+               {"note", field(m, "note")},
+               {"time", time_field(m, "device_time_ms")},
+               {"inspection", field(m, "inspection_id")},
+           });
+}
+
+std::string photo_block(const json::object& result) {
+    const json::object& p = text::object_at(result, "photo");
+    std::string size = text::integer(p, "size") ? text::bytes_text(*text::integer(p, "size"))
+                                                : std::string(text::none);
+    std::string pixels = field(p, "width") + "x" + field(p, "height");
+    std::string out = "photo " + field(p, "id") + "\n";
+    if (text::flag(result, "duplicate")) {
+        out += "  duplicate: this inspection already holds the same image\n";
+    }
+    Rows rows{
+        {"file", field(p, "original_name")},
+        {"size", size + ", " + pixels},
+        {"sha256", field(p, "sha256")},
+        {"captured", text::integer(p, "capture_time_ms") ? time_field(p, "capture_time_ms")
+                                                         : field(p, "capture_time_text")},
+        {"position", position(p, "exif_lat", "exif_lon")},
+        {"tags", field(p, "tags")},
+        {"caption", field(p, "caption")},
+        {"inspection", field(p, "inspection_id")},
+    };
+    for (const auto& warning : text::array_at(p, "warnings")) {
+        rows.emplace_back("warning", warning.is_string()
+                                         ? text::sanitise(warning.get_string())
+                                         : text::sanitise(json::serialize(warning)));
+    }
+    return out + text::key_values(rows);
+}
+
+std::string forwarded_text(const json::object& complaint) {
+    std::string forwarded = time_field(complaint, "forwarded_ms");
+    return text::flag(complaint, "forward_late") ? forwarded + " (late)" : forwarded;
+}
+
+std::string complaint_block(const json::object& c) {
+    return "complaint " + field(c, "case_number") + " (" + field(c, "status") + ")\n" +
+           text::key_values({
+               {"batch", field(c, "batch_number")},
+               {"summary", field(c, "summary")},
+               {"received", time_field(c, "received_ms")},
+               {"forwarded", forwarded_text(c)},
+               {"unit", field(c, "responsible_unit")},
+               {"finding", field(c, "finding")},
+               {"inspections", field(c, "inspection_ids")},
+               {"notes", field(c, "notes")},
+           });
+}
+
+std::string document_block(const json::object& d) {
+    return "document batch " + field(d, "batch_number") + "\n" +
+           text::key_values({
+               {"items", field(d, "items")},
+               {"documents", field(d, "documents")},
+               {"topics", field(d, "topics")},
+               {"handed over", time_field(d, "handed_over_ms")},
+               {"notes", field(d, "notes")},
+           });
+}
+
+std::string rectification_block(const json::object& r) {
+    std::string status = field(r, "status");
+    if (text::flag(r, "overdue")) status += ", overdue";
+    return "rectification " + field(r, "id") + " (" + status + ")\n" +
+           text::key_values({
+               {"problem", field(r, "problem")},
+               {"responsible", field(r, "responsible_party")},
+               {"deadline", time_field(r, "deadline_ms")},
+               {"inspection", field(r, "inspection_id")},
+               {"verified by", field(r, "verified_inspection_id")},
+               {"verified", time_field(r, "verified_ms")},
+               {"notes", field(r, "notes")},
+           });
+}
+
+// ---- lists as tables ----
+
+text::Table measurement_table(const json::array& measurements) {
+    text::Table table({{"TIME"},
+                       {"PARAMETER"},
+                       {"VALUE", true},
+                       {"UNIT"},
+                       {"POINT"},
+                       {"METHOD"},
+                       {"LIMIT"},
+                       {"VERDICT"},
+                       {"EXCEEDANCE", true}});
+    for_each_object(measurements, [&](const json::object& m) {
+        table.add({time_field(m, "device_time_ms"), field(m, "parameter"), field(m, "value"),
+                   field(m, "unit"), field(m, "sampling_point"), field(m, "method"), limit_text(m),
+                   field(m, "verdict"), exceedance_text(m)});
+    });
+    return table;
+}
+
+text::Table comparison_table(const json::array& comparisons) {
+    text::Table table({{"PARAMETER"},
+                       {"POINT"},
+                       {"UNIT"},
+                       {"FIELD", true},
+                       {"ONLINE", true},
+                       {"DIFFERENCE", true},
+                       {"RELATIVE", true}});
+    for_each_object(comparisons, [&](const json::object& c) {
+        auto difference = text::number(c, "difference");
+        auto relative = text::number(c, "relative_difference");
+        table.add({field(c, "parameter"), field(c, "sampling_point"), field(c, "unit"),
+                   field(c, "field"), field(c, "online"),
+                   difference ? text::signed_number_text(*difference) : std::string(text::none),
+                   relative ? text::percent_text(*relative, true) : std::string(text::none)});
+    });
+    return table;
+}
+
+std::string readings_sections(const json::object& result) {
+    return section("measurements", measurement_table(text::array_at(result, "measurements")),
+                   "none") +
+           section("field vs online (difference = online - field)",
+                   comparison_table(text::array_at(result, "comparisons")),
+                   "no parameter has both a field and an online reading");
+}
+
+text::Table photo_table(const json::array& photos) {
+    text::Table table({{"ID"}, {"FILE"}, {"SIZE", true}, {"CAPTURED"}, {"TAGS"}, {"CAPTION"}});
+    for_each_object(photos, [&](const json::object& p) {
+        auto size = text::integer(p, "size");
+        table.add({field(p, "id"), field(p, "original_name"),
+                   size ? text::bytes_text(*size) : std::string(text::none),
+                   time_field(p, "capture_time_ms"), field(p, "tags"), field(p, "caption")});
+    });
+    return table;
+}
+
+text::Table rectification_table(const json::array& rectifications) {
+    text::Table table(
+        {{"ID"}, {"STATUS"}, {"DEADLINE"}, {"OVERDUE"}, {"RESPONSIBLE"}, {"PROBLEM"}});
+    for_each_object(rectifications, [&](const json::object& r) {
+        table.add({field(r, "id"), field(r, "status"), time_field(r, "deadline_ms"),
+                   text::flag(r, "overdue") ? "yes" : "", field(r, "responsible_party"),
+                   field(r, "problem")});
+    });
+    return table;
+}
+
+std::string list(const text::Table& table, std::string_view if_empty) {
+    return table.empty() ? std::string(if_empty) + "\n" : table.render();
+}
+
+// ---- one function per op ----
+
+std::string status(const json::object& r) {
+    const json::object& outbox = text::object_at(r, "outbox");
+    const json::object& counts = text::object_at(r, "counts");
+    const json::object& open = text::object_at(r, "open_inspection");
+    auto uptime = text::integer(r, "uptime_s");
+    auto database = text::integer(r, "database_bytes");
+    auto pending_bytes = text::integer(outbox, "pending_bytes");
+    std::string open_text = open.empty() ? "none"
+                                         : field(open, "id") + " at " + field(open, "site_name") +
+                                               " (" + field(open, "kind") + "), started " +
+                                               time_field(open, "started_ms");
+    std::string records;
+    for (const auto& [key, label] :
+         std::vector<std::pair<std::string, std::string>>{{"inspections", "inspections"},
+                                                          {"measurements", "measurements"},
+                                                          {"photos", "photos"},
+                                                          {"complaints", "complaints"},
+                                                          {"document_batches", "document batches"},
+                                                          {"rectifications", "rectifications"}}) {
+        if (!records.empty()) records += ", ";
+        records += field(counts, key) + " " + label;
+    }
+    return text::key_values(
+        {
+            {"device", field(r, "device_id")},
+            {"version", field(r, "version")},
+            {"uptime", uptime ? text::duration_text(*uptime) : std::string(text::none)},
+            {"data directory", field(r, "data_dir")},
+            {"database", (database ? text::bytes_text(*database) : std::string(text::none)) +
+                             ", schema " + field(r, "schema_version")},
+            {"open inspection", open_text},
+            {"outbox",
+             field(outbox, "pending_entries") + " entries (" +
+                 (pending_bytes ? text::bytes_text(*pending_bytes) : std::string(text::none)) +
+                 ") waiting, chain head " + field(outbox, "head_seq")},
+            {"records", records},
+        },
+        "");
+}
+
+text::Table site_table(const json::array& sites) {
+    text::Table table({{"ID"}, {"NAME"}, {"KIND"}, {"STANDARD"}, {"PERMIT"}, {"ADDRESS"}});
+    for_each_object(sites, [&](const json::object& s) {
+        table.add({field(s, "id"), field(s, "name"), field(s, "kind"), field(s, "standard_id"),
+                   field(s, "permit_number"), field(s, "address")});
+    });
+    return table;
+}
+
+// "built before 2006-01-01": the plants a limit rule is for, when the standard splits them.
+std::string plants_text(const json::object& limit) {
+    auto day = [&](std::string_view key) { return time_field(limit, key).substr(0, 10); };
+    bool from = text::integer(limit, "built_from_ms").has_value();
+    bool before = text::integer(limit, "built_before_ms").has_value();
+    if (from && before) return "built " + day("built_from_ms") + " to " + day("built_before_ms");
+    if (from) return "built since " + day("built_from_ms");
+    if (before) return "built before " + day("built_before_ms");
+    return "all";
+}
+
+std::string site_show(const json::object& r) {
+    const json::object& site = text::object_at(r, "site");
+    text::Table limits({{"PARAMETER"},
+                        {"MIN", true},
+                        {"MAX", true},
+                        {"MAX (COLD)", true},
+                        {"UNIT"},
+                        {"PLANTS"},
+                        {"SOURCE"}});
+    // The protocol's "site plus limits[]" reads either way: beside the site or inside it.
+    const json::array& rules =
+        r.contains("limits") ? text::array_at(r, "limits") : text::array_at(site, "limits");
+    for_each_object(rules, [&](const json::object& l) {
+        limits.add({field(l, "parameter"), field(l, "min"), field(l, "max"), field(l, "max_cold"),
+                    field(l, "unit"), plants_text(l), field(l, "source")});
+    });
+    return "site " + field(site, "id") + "\n" +
+           text::key_values({
+               {"name", field(site, "name")},
+               {"kind", field(site, "kind")},
+               {"standard", field(site, "standard_id")},
+               {"permit", field(site, "permit_number")},
+               {"address", field(site, "address")},
+               {"position", position(site, "lat", "lon")},
+           }) +
+           section("limits", limits, "none");
+}
+
+std::string inspection_list(const json::object& r) {
+    text::Table table({{"ID"}, {"STARTED"}, {"STATUS"}, {"SITE"}, {"KIND"}, {"INSPECTORS"}});
+    for_each_object(text::array_at(r, "inspections"), [&](const json::object& i) {
+        table.add({field(i, "id"), time_field(i, "started_ms"), field(i, "status"),
+                   field(i, "site_name"), field(i, "kind"), field(i, "inspectors")});
+    });
+    return list(table, "no inspections");
+}
+
+std::string inspection_show(const json::object& r) {
+    return inspection_block(text::object_at(r, "inspection")) + readings_sections(r) +
+           section("photos", photo_table(text::array_at(r, "photos")), "none") +
+           section("rectifications", rectification_table(text::array_at(r, "rectifications")),
+                   "none");
+}
+
+std::string complaint_list(const json::object& r) {
+    text::Table table({{"CASE"},
+                       {"BATCH", true},
+                       {"STATUS"},
+                       {"FINDING"},
+                       {"RECEIVED"},
+                       {"FORWARDED"},
+                       {"UNIT"},
+                       {"SUMMARY"}});
+    for_each_object(text::array_at(r, "complaints"), [&](const json::object& c) {
+        table.add({field(c, "case_number"), field(c, "batch_number"), field(c, "status"),
+                   field(c, "finding"), time_field(c, "received_ms"), forwarded_text(c),
+                   field(c, "responsible_unit"), field(c, "summary")});
+    });
+    return list(table, "no complaints");
+}
+
+std::string complaint_summary(const json::object& r) {
+    std::string out = field(r, "text") + "\n";
+    if (auto late = text::integer(r, "forwarded_late")) {
+        out += "forwarded late: " + std::to_string(*late) + "\n";
+    }
+    return out;
+}
+
+std::string document_list(const json::object& r) {
+    text::Table table({{"BATCH", true},
+                       {"ITEMS", true},
+                       {"DOCUMENTS", true},
+                       {"HANDED OVER"},
+                       {"TOPICS"},
+                       {"NOTES"}});
+    for_each_object(text::array_at(r, "document_batches"), [&](const json::object& d) {
+        table.add({field(d, "batch_number"), field(d, "items"), field(d, "documents"),
+                   time_field(d, "handed_over_ms"), field(d, "topics"), field(d, "notes")});
+    });
+    return list(table, "no document batches");
+}
+
+std::string document_summary(const json::object& r) {
+    if (const auto* line = r.if_contains("text"); line != nullptr && line->is_string()) {
+        return text::sanitise(line->get_string()) + "\n";
+    }
+    return field(r, "batches") + " batches, " + field(r, "items") + " items, " +
+           field(r, "documents") + " documents\n";
+}
+
+std::string verify(const json::object& r) {
+    if (!verify_found_problems(r)) {
+        return "evidence chain OK: " + field(r, "entries_checked") + " entries, " +
+               field(r, "records_checked") + " records, head " + field(r, "head_seq") + "\n";
+    }
+    std::string out;
+    for_each_object(text::array_at(r, "problems"), [&](const json::object& p) {
+        out += "seq " + field(p, "seq") + ": " + field(p, "kind") + " " + field(p, "record_id") +
+               ": " + field(p, "what") + "\n";
+    });
+    if (out.empty()) out = "evidence chain verification failed, no details given\n";
+    return out;
+}
+
+std::string logs(const json::object& r) {
+    text::Table table({{"TIME"}, {"LEVEL"}, {"EVENT"}, {"MESSAGE"}});
+    for_each_object(text::array_at(r, "entries"), [&](const json::object& e) {
+        table.add(
+            {time_field(e, "time_ms"), field(e, "level"), field(e, "event"), field(e, "message")});
+    });
+    return list(table, "no log entries");
+}
+
+std::string export_summary(const json::object& r) {
+    std::size_t measurements = 0, photos = 0;
+    for_each_object(text::array_at(r, "inspections"), [&](const json::object& i) {
+        measurements += text::array_at(i, "measurements").size();
+        photos += text::array_at(i, "photos").size();
+    });
+    return "export of " + field(r, "device_id") + " from " + time_field(r, "from_ms") + " to " +
+           time_field(r, "to_ms") + ": " + std::to_string(text::array_at(r, "inspections").size()) +
+           " inspections, " + std::to_string(measurements) + " measurements, " +
+           std::to_string(photos) + " photos, " +
+           std::to_string(text::array_at(r, "complaints").size()) + " complaints, " +
+           std::to_string(text::array_at(r, "document_batches").size()) + " document batches, " +
+           std::to_string(text::array_at(r, "rectifications").size()) + " rectifications\n";
+}
+
+using Formatter = std::function<std::string(const json::object&)>;
+
+const std::map<std::string_view, Formatter>& formatters() {
+    static const std::map<std::string_view, Formatter> table{
+        {"status", status},
+        {"site.list",
+         [](const json::object& r) {
+             return list(site_table(text::array_at(r, "sites")), "no sites");
+         }},
+        {"site.show", site_show},
+        {"inspection.start",
+         [](const json::object& r) { return inspection_block(text::object_at(r, "inspection")); }},
+        {"inspection.close",
+         [](const json::object& r) { return inspection_block(text::object_at(r, "inspection")); }},
+        {"inspection.list", inspection_list},
+        {"inspection.show", inspection_show},
+        {"measurement.add",
+         [](const json::object& r) {
+             return measurement_block(text::object_at(r, "measurement"));
+         }},
+        {"measurement.list",
+         [](const json::object& r) {
+             std::string out = readings_sections(r);
+             return out.substr(1);  // no blank line before the first section
+         }},
+        {"photo.add", photo_block},
+        {"photo.list",
+         [](const json::object& r) {
+             return list(photo_table(text::array_at(r, "photos")), "no photos");
+         }},
+        {"complaint.add",
+         [](const json::object& r) { return complaint_block(text::object_at(r, "complaint")); }},
+        {"complaint.forward",
+         [](const json::object& r) { return complaint_block(text::object_at(r, "complaint")); }},
+        {"complaint.update",
+         [](const json::object& r) { return complaint_block(text::object_at(r, "complaint")); }},
+        {"complaint.list", complaint_list},
+        {"complaint.summary", complaint_summary},
+        {"document.add",
+         [](const json::object& r) {
+             return document_block(text::object_at(r, "document_batch"));
+         }},
+        {"document.list", document_list},
+        {"document.summary", document_summary},
+        {"rectification.add",
+         [](const json::object& r) {
+             return rectification_block(text::object_at(r, "rectification"));
+         }},
+        {"rectification.verify",
+         [](const json::object& r) {
+             return rectification_block(text::object_at(r, "rectification"));
+         }},
+        {"rectification.list",
+         [](const json::object& r) {
+             return list(rectification_table(text::array_at(r, "rectifications")),
+                         "no rectifications");
+         }},
+        {"verify", verify},
+        {"export", export_summary},
+        {"logs", logs},
+    };
+    return table;
+}
+
+}  // namespace
+
+std::string format_human(std::string_view op, const json::object& result) {
+    const auto& table = formatters();
+    if (auto it = table.find(op); it != table.end()) return it->second(result);
+    return json::serialize(result) + "\n";
+}
+
+bool verify_found_problems(const json::object& result) {
+    const json::value* ok = result.if_contains("ok");
+    bool chain_ok = ok != nullptr && ok->is_bool() && ok->get_bool();
+    return !chain_ok || !text::array_at(result, "problems").empty();
+}
+
+}  // namespace fieldlog::cli

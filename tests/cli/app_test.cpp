@@ -1,0 +1,157 @@
+#include "fieldlog/cli/app.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <sstream>
+
+#include "fake_daemon.hpp"
+#include "fieldlog/files.hpp"
+#include "temp_dir.hpp"
+
+namespace fieldlog::cli {
+namespace {
+
+namespace json = boost::json;
+using testing::FakeDaemon;
+
+struct Outcome {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+class AppTest : public ::testing::Test {
+protected:
+    std::string socket() const { return (dir_ / "control.sock").string(); }
+
+    // Runs the CLI against the fake daemon's socket.
+    Outcome run_cli(std::vector<std::string> args) {
+        args.insert(args.begin(), {"--socket", socket()});
+        std::ostringstream out, err;
+        int code = run(args, std::nullopt, out, err);
+        return {code, out.str(), err.str()};
+    }
+
+    fieldlog::testing::TempDir dir_;
+};
+
+// One line, as the protocol frames it, whatever the layout of the literal.
+std::string ok_reply(std::string_view result) {
+    return json::serialize(json::object{{"ok", true}, {"result", json::parse(result)}}) + "\n";
+}
+
+std::string error_reply(std::string_view code, std::string_view message) {
+    return json::serialize(
+               json::object{{"ok", false}, {"error", {{"code", code}, {"message", message}}}}) +
+           "\n";
+}
+
+const char* measurement_result = R"({"measurement": {"id": "M-1", "parameter": "COD",
+    "value": 75, "unit": "mg/L", "limit_max": 50, "verdict": "exceeds",
+    "exceedance_ratio": 0.5}})";
+
+TEST_F(AppTest, RoundTripSendsTheRequestAndPrintsText) {
+    FakeDaemon daemon(dir_ / "control.sock", ok_reply(measurement_result));
+    Outcome outcome = run_cli({"measure", "add", "COD", "75", "mg/L", "--point", "outfall-1"});
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+    EXPECT_EQ(outcome.err, "");
+    EXPECT_NE(outcome.out.find("exceeds, 50.0% over the limit"), std::string::npos) << outcome.out;
+    EXPECT_EQ(json::parse(daemon.received()), json::parse(R"({"op": "measurement.add", "args": {
+        "parameter": "COD", "value": 75.0, "unit": "mg/L", "sampling_point": "outfall-1"}})"));
+}
+
+TEST_F(AppTest, JsonOptionPrintsTheResultAsOneDocument) {
+    FakeDaemon daemon(dir_ / "control.sock", ok_reply(measurement_result));
+    Outcome outcome = run_cli({"measure", "add", "COD", "75", "mg/L", "--json"});
+    ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+    boost::system::error_code ec;
+    json::value printed = json::parse(outcome.out, ec);  // fails on a second document
+    ASSERT_FALSE(ec) << outcome.out;
+    EXPECT_EQ(printed, json::parse(measurement_result));
+}
+
+TEST_F(AppTest, DaemonErrorsBecomeExitCodes) {
+    struct Case {
+        std::string code;
+        int exit_code;
+    };
+    for (const Case& c : {Case{"not_found", 4}, Case{"conflict", 5}, Case{"invalid_argument", 7},
+                          Case{"no_space", 8}, Case{"database", 1}, Case{"something_new", 1}}) {
+        auto socket_path = dir_ / (c.code + ".sock");
+        FakeDaemon daemon(socket_path, error_reply(c.code, "went wrong"));
+        std::ostringstream out, err;
+        std::vector<std::string> args{"--socket", socket_path.string(), "inspection", "show",
+                                      "I-9"};
+        EXPECT_EQ(run(args, std::nullopt, out, err), c.exit_code) << c.code;
+        EXPECT_EQ(err.str(), "fieldlog: " + c.code + ": went wrong\n");
+        EXPECT_EQ(out.str(), "");
+    }
+}
+
+TEST_F(AppTest, GarbageReplyIsAnErrorNotACrash) {
+    FakeDaemon daemon(dir_ / "control.sock", "\x01\x02 garbage {{{\n");
+    Outcome outcome = run_cli({"status"});
+    EXPECT_EQ(outcome.exit_code, 1);
+    EXPECT_EQ(outcome.err.rfind("fieldlog: bad_reply: reply is not valid JSON", 0), 0u)
+        << outcome.err;
+    EXPECT_EQ(outcome.out, "");
+}
+
+TEST_F(AppTest, MissingSocketExitsUnreachable) {
+    Outcome outcome = run_cli({"status"});
+    EXPECT_EQ(outcome.exit_code, 3);
+    EXPECT_EQ(outcome.err.rfind("fieldlog: unreachable: fieldlogd at " + socket(), 0), 0u)
+        << outcome.err;
+}
+
+TEST_F(AppTest, SilentDaemonTimesOutUnreachable) {
+    FakeDaemon daemon(dir_ / "control.sock", std::nullopt);
+    auto start = std::chrono::steady_clock::now();
+    Outcome outcome = run_cli({"--timeout", "1", "status"});
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(outcome.exit_code, 3);
+    EXPECT_NE(outcome.err.find("no reply within 1 s"), std::string::npos) << outcome.err;
+    EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST_F(AppTest, UsageErrorSendsNothing) {
+    // No daemon listens: were anything sent, the exit code would be 3.
+    Outcome outcome = run_cli({"measure", "add", "COD", "75", "mg/L", "--method", "guess"});
+    EXPECT_EQ(outcome.exit_code, 2);
+    EXPECT_EQ(outcome.err.rfind("fieldlog: usage: --method:", 0), 0u) << outcome.err;
+    EXPECT_NE(outcome.err.find("fieldlog measure add --help"), std::string::npos) << outcome.err;
+}
+
+TEST_F(AppTest, VerifyProblemsExitSix) {
+    FakeDaemon daemon(dir_ / "control.sock", ok_reply(R"({"ok": false, "entries_checked": 4,
+        "records_checked": 3, "head_seq": 4, "problems": [{"seq": 2, "kind": "photo",
+        "record_id": "P-1", "what": "blob missing"}]})"));
+    Outcome outcome = run_cli({"verify"});
+    EXPECT_EQ(outcome.exit_code, 6);
+    EXPECT_EQ(outcome.out, "seq 2: photo P-1: blob missing\n");
+}
+
+TEST_F(AppTest, ExportWritesCsvFileAtomically) {
+    FakeDaemon daemon(dir_ / "control.sock", ok_reply(R"({"device_id": "dev-1",
+        "from_ms": 1793491200000, "to_ms": 1796083199999, "inspections": [],
+        "complaints": [{"case_number": "C-1", "batch_number": 2, "summary": "smell, at night"}],
+        "document_batches": [], "rectifications": []})"));
+    auto path = dir_ / "november.csv";
+    Outcome outcome = run_cli({"export", "--from", "2026-11-01", "--to", "2026-11-30", "--format",
+                               "csv", "--output", path.string()});
+    ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+    EXPECT_NE(outcome.out.find("wrote " + path.string()), std::string::npos) << outcome.out;
+    EXPECT_NE(outcome.out.find("1 complaints"), std::string::npos) << outcome.out;
+    auto content = read_file(path, 1 << 20);
+    ASSERT_TRUE(content);
+    EXPECT_NE(content->find("\r\ncomplaint,C-1,2,\"smell, at night\","), std::string::npos)
+        << *content;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "november.csv.tmp"));
+    EXPECT_EQ(json::parse(daemon.received()), json::parse(R"({"op": "export", "args": {
+        "from_ms": 1793491200000, "to_ms": 1796083199999}})"));
+}
+
+}  // namespace
+}  // namespace fieldlog::cli

@@ -1,0 +1,218 @@
+#include "fieldlog/cli/format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+namespace fieldlog::cli {
+namespace {
+
+namespace json = boost::json;
+
+json::object object(std::string_view text) { return json::parse(text).as_object(); }
+
+bool contains(const std::string& haystack, std::string_view needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+const char* exceeding_cod = R"({
+    "id": "M-1", "inspection_id": "I-1", "parameter": "COD", "value": 75, "unit": "mg/L",
+    "entered_value": 75, "entered_unit": "mg/L", "sampling_point": "outfall-1",
+    "method": "field", "lab_sample_id": null, "water_temp_c": null, "limit_min": null,
+    "limit_max": 50, "limit_source": "GB18918-2002/1A", "verdict": "exceeds",
+    "exceedance_ratio": 0.5, "note": "max 50 mg/L of GB18918-2002/1A",
+    "device_time_ms": 1795566600000, "gnss_time_ms": null, "lat": null, "lon": null})";
+
+TEST(FormatHuman, MeasurementShowsExceedanceAsPercentage) {
+    std::string text = format_human(
+        "measurement.add", object(std::string(R"({"measurement": )") + exceeding_cod + "}"));
+    EXPECT_TRUE(contains(text, "measurement M-1")) << text;
+    EXPECT_TRUE(contains(text, "75 mg/L")) << text;
+    EXPECT_TRUE(contains(text, "<= 50 mg/L (GB18918-2002/1A)")) << text;
+    EXPECT_TRUE(contains(text, "exceeds, 50.0% over the limit")) << text;
+    EXPECT_TRUE(contains(text, "2026-11-25T00:30:00.000Z")) << text;
+    EXPECT_FALSE(contains(text, "lab sample")) << text;
+}
+
+TEST(FormatHuman, MeasurementListAlignsReadingsAndComparesFieldWithOnline) {
+    std::string reply = std::string(R"({"measurements": [)") + exceeding_cod + R"(,
+        {"id": "M-2", "parameter": "pH", "value": 7.25, "unit": "1", "sampling_point": "outfall-1",
+         "method": "online", "limit_min": 6, "limit_max": 9, "verdict": "compliant",
+         "exceedance_ratio": null, "device_time_ms": 1795566660000}],
+        "comparisons": [{"parameter": "COD", "sampling_point": "outfall-1", "unit": "mg/L",
+         "field": 40, "online": 52, "difference": 12, "relative_difference": 0.3}]})";
+    std::string text = format_human("measurement.list", object(reply));
+    EXPECT_EQ(text,
+              "measurements\n"
+              "TIME                      PARAMETER  VALUE  UNIT  POINT      METHOD  LIMIT   "
+              "VERDICT    EXCEEDANCE\n"
+              "2026-11-25T00:30:00.000Z  COD           75  mg/L  outfall-1  field   <= 50   "
+              "exceeds        +50.0%\n"
+              "2026-11-25T00:31:00.000Z  pH          7.25  1     outfall-1  online  6 to 9  "
+              "compliant           -\n"
+              "\n"
+              "field vs online (difference = online - field)\n"
+              "PARAMETER  POINT      UNIT  FIELD  ONLINE  DIFFERENCE  RELATIVE\n"
+              "COD        outfall-1  mg/L     40      52         +12    +30.0%\n");
+}
+
+TEST(FormatHuman, EmptyMeasurementListSaysSo) {
+    std::string text = format_human("measurement.list", object(R"({"measurements": []})"));
+    EXPECT_EQ(text,
+              "measurements: none\n\n"
+              "field vs online (difference = online - field): no parameter has both a field and "
+              "an online reading\n");
+}
+
+TEST(FormatHuman, WideCharactersKeepColumnsAligned) {
+    std::string text = format_human("inspection.list", object(R"({"inspections": [
+        {"id": "I-2", "started_ms": 1795566600000, "status": "open", "site_name": "东区污水厂",
+         "kind": "wastewater_discharge", "inspectors": ["Li", "Wang"]},
+        {"id": "I-1", "started_ms": 1793491200000, "status": "closed", "site_name": "Yard 3",
+         "kind": "solid_waste_yard", "inspectors": []}]})"));
+    EXPECT_EQ(text,
+              "ID   STARTED                   STATUS  SITE        KIND                  "
+              "INSPECTORS\n"
+              "I-2  2026-11-25T00:30:00.000Z  open    东区污水厂  wastewater_discharge  Li, Wang\n"
+              "I-1  2026-11-01T00:00:00.000Z  closed  Yard 3      solid_waste_yard      -\n");
+}
+
+TEST(FormatHuman, ComplaintSummaryPrintsTheDaemonsLine) {
+    std::string text = format_human("complaint.summary", object(R"({
+        "total": 11, "in_progress": 1, "forwarded_late": 2,
+        "closed": {"total": 2, "substantiated": 1, "partly_substantiated": 0,
+                   "not_substantiated": 1},
+        "stage_closed": {"total": 8, "substantiated": 3, "partly_substantiated": 4,
+                         "not_substantiated": 1},
+        "text": "11 complaints: 2 closed (1 substantiated, 1 not), 8 stage-closed (3 substantiated, 4 partly, 1 not), 1 in progress"})"));
+    EXPECT_EQ(text,
+              "11 complaints: 2 closed (1 substantiated, 1 not), 8 stage-closed (3 substantiated, "
+              "4 partly, 1 not), 1 in progress\n"
+              "forwarded late: 2\n");
+}
+
+TEST(FormatHuman, VerifyReportsChainOrEachProblem) {
+    auto good = object(R"({"ok": true, "entries_checked": 120, "records_checked": 87,
+                           "head_seq": 120, "problems": []})");
+    EXPECT_FALSE(verify_found_problems(good));
+    EXPECT_EQ(format_human("verify", good),
+              "evidence chain OK: 120 entries, 87 records, head 120\n");
+
+    auto bad = object(R"({"ok": false, "entries_checked": 120, "records_checked": 87,
+        "head_seq": 120, "problems": [
+        {"seq": 17, "kind": "measurement", "record_id": "M-4", "what": "payload hash differs"},
+        {"seq": 90, "kind": "photo", "record_id": "P-2", "what": "blob missing"}]})");
+    EXPECT_TRUE(verify_found_problems(bad));
+    EXPECT_EQ(format_human("verify", bad),
+              "seq 17: measurement M-4: payload hash differs\n"
+              "seq 90: photo P-2: blob missing\n");
+
+    EXPECT_TRUE(verify_found_problems(object(R"({"problems": []})")));
+}
+
+TEST(FormatHuman, ControlCharactersFromRecordsNeverReachTheTerminal) {
+    std::string text = format_human("logs", object(R"({"entries": [{"id": 1,
+        "time_ms": 0, "level": "warning", "event": "gnss", "message": "bad\u001b[31m fix\nagain"}]})"));
+    EXPECT_FALSE(contains(text, "\x1b")) << text;
+    EXPECT_TRUE(contains(text, "bad [31m fix again")) << text;
+}
+
+TEST(FormatHuman, MissingFieldsShowAsDashes) {
+    std::string text = format_human("inspection.show", object("{}"));
+    EXPECT_TRUE(contains(text, "inspection - (-)")) << text;
+    EXPECT_TRUE(contains(text, "photos: none")) << text;
+    EXPECT_EQ(format_human("some.future_op", object(R"({"a": 1})")), "{\"a\":1}\n");
+}
+
+TEST(FormatHuman, StatusShowsOutboxAndCounts) {
+    std::string text = format_human("status", object(R"({"device_id": "dev-1", "version": "0.1.0",
+        "uptime_s": 11520, "schema_version": 3, "data_dir": "/var/lib/fieldlog",
+        "database_bytes": 1258291, "open_inspection": null,
+        "outbox": {"pending_entries": 3, "pending_bytes": 2048, "head_seq": 41},
+        "counts": {"inspections": 3, "measurements": 20, "photos": 5, "complaints": 11,
+                   "document_batches": 2, "rectifications": 1}})"));
+    EXPECT_TRUE(contains(text, "uptime           3 h 12 min\n")) << text;
+    EXPECT_TRUE(contains(text, "database         1.2 MiB, schema 3\n")) << text;
+    EXPECT_TRUE(contains(text, "open inspection  none\n")) << text;
+    EXPECT_TRUE(contains(text, "outbox           3 entries (2.0 KiB) waiting, chain head 41\n"))
+        << text;
+    EXPECT_TRUE(contains(text, "20 measurements, 5 photos, 11 complaints, 2 document batches"))
+        << text;
+}
+
+TEST(FormatHuman, SiteShowListsLimitsWithThePlantsTheyApplyTo) {
+    std::string text = format_human("site.show", object(R"({"site": {"id": "wwtp-east",
+        "name": "East Plant", "limits": [{"parameter": "TP", "min": null, "max": 1.0,
+        "max_cold": null, "unit": "mg/L", "built_from_ms": null,
+        "built_before_ms": 1136073600000, "source": "GB18918-2002/1A"}]}})"));
+    EXPECT_TRUE(contains(text,
+                         "TP           -    1           -  mg/L  built before 2006-01-01  "
+                         "GB18918-2002/1A\n"))
+        << text;
+}
+
+TEST(JsonText, IndentsAndWritesNumbersShortest) {
+    EXPECT_EQ(json_text(json::parse(R"({"a": [1, 2.5, {"b": null}], "c": {}, "d": [],
+                                        "e": "say \"hi\"", "f": 32.0415, "g": 7.5e1})")),
+              "{\n"
+              "  \"a\": [\n"
+              "    1,\n"
+              "    2.5,\n"
+              "    {\n"
+              "      \"b\": null\n"
+              "    }\n"
+              "  ],\n"
+              "  \"c\": {},\n"
+              "  \"d\": [],\n"
+              "  \"e\": \"say \\\"hi\\\"\",\n"
+              "  \"f\": 32.0415,\n"
+              "  \"g\": 75\n"
+              "}\n");
+    json::value doubles = json::parse("[0.1, 1e-7, 123456.789, -0.001]");
+    EXPECT_EQ(json::parse(json_text(doubles)), doubles);
+}
+
+TEST(Csv, QuotesOnlyWhatRfc4180Requires) {
+    EXPECT_EQ(csv_field("plain text"), "plain text");
+    EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+    EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    EXPECT_EQ(csv_field("line1\nline2"), "\"line1\nline2\"");
+    EXPECT_EQ(csv_field("cr\r"), "\"cr\r\"");
+    EXPECT_EQ(csv_field(""), "");
+}
+
+TEST(Csv, ExportHasOneSectionPerRecordKind) {
+    std::string csv = format_export_csv(object(R"({"device_id": "dev-1", "from_ms": 0,
+        "to_ms": 1, "inspections": [{"id": "I-1", "site_id": "S-1", "site_name": "Plant, East",
+        "kind": "wastewater_discharge", "inspectors": ["Li", "Wang"], "status": "closed",
+        "started_ms": 1795566600000, "closed_ms": null, "notes": "said \"fine\"\nthen left",
+        "measurements": [{"id": "M-1", "parameter": "COD", "value": 0.1, "unit": "mg/L",
+                          "exceedance_ratio": null}],
+        "photos": []}],
+        "complaints": [{"case_number": "C-1", "batch_number": 3, "forward_late": true}],
+        "document_batches": [], "rectifications": []})"));
+
+    auto section_start = [&](std::string_view header) { return csv.find(header); };
+    EXPECT_EQ(csv.rfind("record,id,site_id,site_name,kind,inspectors,status,started_utc,", 0), 0u);
+    EXPECT_TRUE(contains(csv,
+                         "inspection,I-1,S-1,\"Plant, East\",wastewater_discharge,Li; Wang,"
+                         "closed,2026-11-25T00:30:00.000Z,,"))
+        << csv;
+    EXPECT_TRUE(contains(csv, ",\"said \"\"fine\"\"\nthen left\"\r\n")) << csv;
+    EXPECT_TRUE(contains(csv, "\r\n\r\nrecord,id,inspection_id,parameter,value,unit,")) << csv;
+    EXPECT_TRUE(contains(csv, "\r\nmeasurement,M-1,,COD,0.1,mg/L,")) << csv;
+    EXPECT_TRUE(contains(csv, "\r\n\r\nrecord,id,inspection_id,sha256,size,")) << csv;
+    EXPECT_TRUE(contains(csv, "\r\ncomplaint,C-1,3,,,,true,")) << csv;
+    EXPECT_NE(section_start("record,batch_number,items,documents,"), std::string::npos);
+    EXPECT_NE(section_start("record,id,problem,inspection_id,"), std::string::npos);
+    // Six sections, five blank lines between them.
+    std::size_t blank_lines = 0;
+    for (auto at = csv.find("\r\n\r\n"); at != std::string::npos;
+         at = csv.find("\r\n\r\n", at + 2)) {
+        ++blank_lines;
+    }
+    EXPECT_EQ(blank_lines, 5u);
+}
+
+}  // namespace
+}  // namespace fieldlog::cli
