@@ -262,3 +262,50 @@ TEST_F(StoreTest, ClosedStoreRefusesWork) {
 
 }  // namespace
 }  // namespace fieldlog::store
+
+namespace fieldlog::store {
+namespace {
+
+TEST_F(StoreTest, OutboxReadsInOrderWithinLimitsAndForgetsAcknowledgedEntries) {
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_TRUE(store_->write(put_note("n" + std::to_string(i), "body")));
+    }
+    auto first = store_->read([](Database& db) -> Result<json::value> {
+        auto entries = read_outbox(db, 0, 3, 1 << 20);
+        if (!entries) return entries.error();
+        json::array seqs;
+        for (const auto& e : *entries) {
+            EXPECT_EQ(sha256(e.payload), e.entry.payload_hash);
+            EXPECT_EQ(compute_entry_hash(e.entry), e.entry.entry_hash);
+            seqs.push_back(e.entry.seq);
+        }
+        return seqs;
+    });
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->as_array(), (json::array{1, 2, 3}));
+    auto by_bytes = store_->read([](Database& db) -> Result<json::value> {
+        auto entries = read_outbox(db, 3, 100, 1);
+        if (!entries) return entries.error();
+        return json::value(static_cast<std::int64_t>(entries->size()));
+    });
+    EXPECT_EQ(by_bytes->as_int64(), 1);  // the first entry always goes, however large
+    auto forgot = store_->write([](WriteContext& ctx) -> Result<json::value> {
+        auto n = acknowledge_outbox(ctx.db(), 3);
+        if (!n) return n.error();
+        return json::value(*n);
+    });
+    EXPECT_EQ(forgot->as_int64(), 3);
+    EXPECT_EQ(store_->outbox_stats()->pending_entries, 2);
+    EXPECT_TRUE(verify().ok());
+}
+
+TEST_F(StoreTest, SignedBatchHeadVerifiesWithDevicePublicKey) {
+    ASSERT_TRUE(store_->write(put_note("a", "one")));
+    Sha256 hash = sha256("entry");
+    auto signature = store_->sign_head(1, hash);
+    EXPECT_TRUE(verify_signature(store_->public_key(), head_message("dev-1", 1, hash), signature));
+    EXPECT_FALSE(verify_signature(store_->public_key(), head_message("dev-1", 2, hash), signature));
+}
+
+}  // namespace
+}  // namespace fieldlog::store

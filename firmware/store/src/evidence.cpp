@@ -55,6 +55,63 @@ struct LatestEntry {
 
 }  // namespace
 
+Result<std::vector<OutboxEntry>> read_outbox(Database& db, std::int64_t after_seq,
+                                             std::size_t max_entries, std::size_t max_bytes) {
+    auto stmt = db.prepare(
+        "SELECT c.seq, c.kind, c.record_id, c.action, c.payload_hash, c.prev_hash, c.entry_hash, "
+        "c.device_time_ms, c.gnss_time_ms, o.payload FROM outbox o JOIN evidence_chain c ON "
+        "c.seq = o.seq WHERE o.seq > ?1 ORDER BY o.seq LIMIT ?2");
+    if (!stmt) {
+        return stmt.error();
+    }
+    (*stmt)->bind(1, after_seq).bind(2, static_cast<std::int64_t>(max_entries));
+    std::vector<OutboxEntry> out;
+    std::size_t bytes = 0;
+    for (;;) {
+        auto row = (*stmt)->step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            break;
+        }
+        Statement& s = **stmt;
+        OutboxEntry e;
+        e.entry.seq = s.int64(0);
+        e.entry.kind = s.text(1);
+        e.entry.record_id = s.text(2);
+        e.entry.action = s.text(3);
+        if (!copy_hash(s.blob(4), e.entry.payload_hash) ||
+            !copy_hash(s.blob(5), e.entry.prev_hash) || !copy_hash(s.blob(6), e.entry.entry_hash)) {
+            (*stmt)->reset();
+            return Error(Errc::corrupt,
+                         "evidence entry " + std::to_string(e.entry.seq) + " has a malformed hash");
+        }
+        e.entry.device_time_ms = s.int64(7);
+        e.entry.gnss_time_ms = s.opt_int64(8);
+        e.payload = s.text(9);
+        if (!out.empty() && bytes + e.payload.size() > max_bytes) {
+            break;
+        }
+        bytes += e.payload.size();
+        out.push_back(std::move(e));
+    }
+    (*stmt)->reset();
+    return out;
+}
+
+Result<std::int64_t> acknowledge_outbox(Database& db, std::int64_t up_to_seq) {
+    auto stmt = db.prepare("DELETE FROM outbox WHERE seq <= ?1");
+    if (!stmt) {
+        return stmt.error();
+    }
+    (*stmt)->bind(1, up_to_seq);
+    if (auto done = (*stmt)->run(); !done) {
+        return done.error();
+    }
+    return db.changes();
+}
+
 Result<VerifyReport> verify_evidence(Database& db, std::string_view device_id,
                                      const PublicKey& device_key,
                                      const std::vector<RecordKind>& kinds) {

@@ -427,6 +427,10 @@ Result<OutboxStats> Store::outbox_stats() {
     return stats;
 }
 
+Signature Store::sign_head(std::int64_t seq, const Sha256& entry_hash) const {
+    return impl_->key.sign(head_message(impl_->options.device_id, seq, entry_hash));
+}
+
 const std::string& Store::device_id() const { return impl_->options.device_id; }
 const PublicKey& Store::public_key() const { return impl_->key.public_key(); }
 const std::filesystem::path& Store::database_path() const { return impl_->database.path(); }

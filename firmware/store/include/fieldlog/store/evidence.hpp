@@ -35,6 +35,21 @@ Sha256 compute_entry_hash(const ChainEntry& entry);
 // The bytes the device signs for a head; the server verifies the same bytes.
 std::string head_message(std::string_view device_id, std::int64_t seq, const Sha256& entry_hash);
 
+// A chain entry still waiting for the server's acknowledgement, with the payload it hashes.
+struct OutboxEntry {
+    ChainEntry entry;
+    std::string payload;
+};
+
+// The oldest entries after after_seq, at most max_entries and (beyond the first) max_bytes of
+// payload, in sequence order.
+[[nodiscard]] Result<std::vector<OutboxEntry>> read_outbox(Database& db, std::int64_t after_seq,
+                                                           std::size_t max_entries,
+                                                           std::size_t max_bytes);
+
+// Forgets outbox entries up to and including seq; their chain entries stay for verify.
+[[nodiscard]] Result<std::int64_t> acknowledge_outbox(Database& db, std::int64_t up_to_seq);
+
 // One kind of record the chain covers, and how to read a record back in the exact form that
 // was hashed when it was written.
 struct RecordKind {

@@ -79,6 +79,9 @@ public:
     [[nodiscard]] Result<VerifyReport> verify();
     [[nodiscard]] Result<OutboxStats> outbox_stats();
 
+    // Signs a chain head with the device key, for a batch that ends at seq.
+    Signature sign_head(std::int64_t seq, const Sha256& entry_hash) const;
+
     const std::string& device_id() const;
     const PublicKey& public_key() const;
     const std::filesystem::path& database_path() const;
