@@ -184,6 +184,14 @@ Status Database::exec(std::string_view sql) {
     return {};
 }
 
+Status Database::run(std::string_view sql) {
+    auto stmt = prepare(sql);
+    if (!stmt) {
+        return stmt.error();
+    }
+    return (*stmt)->run();
+}
+
 Result<Statement*> Database::prepare(std::string_view sql) {
     auto& statements = connection_->statements;
     if (auto it = statements.find(sql); it != statements.end()) {
@@ -205,7 +213,7 @@ Result<Statement*> Database::prepare(std::string_view sql) {
 std::int64_t Database::changes() const { return sqlite3_changes64(connection_->db); }
 
 Result<Transaction> Transaction::begin(Database& db) {
-    if (auto begun = db.exec("BEGIN IMMEDIATE"); !begun) {
+    if (auto begun = db.run("BEGIN IMMEDIATE"); !begun) {
         return begun.error();
     }
     return Transaction(db);
@@ -215,12 +223,12 @@ Transaction::~Transaction() {
     if (db_ != nullptr) {
         // A failed ROLLBACK leaves nothing to do: SQLite rolls back on its own when the
         // transaction could not continue.
-        (void)db_->exec("ROLLBACK");
+        (void)db_->run("ROLLBACK");
     }
 }
 
 Status Transaction::commit() {
-    auto committed = db_->exec("COMMIT");
+    auto committed = db_->run("COMMIT");
     if (committed) {
         db_ = nullptr;
     }

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -213,6 +214,10 @@ struct Store::Impl final : WriteContext {
                 }
             }
         };
+        // A lone write needs no savepoint: if it fails, the whole transaction rolls back.
+        const bool isolate = std::count_if(batch.begin(), batch.end(), [](const Task& t) {
+                                 return static_cast<bool>(t.write);
+                             }) > 1;
         batch_time_ms = options.wall_clock_ms();
         const Head head_before = head;
         auto tx = Transaction::begin(database);
@@ -220,23 +225,35 @@ struct Store::Impl final : WriteContext {
             fail_all(tx.error());
             return;
         }
+        bool any_succeeded = false;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (!batch[i].write) {
                 continue;
             }
             const Head job_head = head;
-            if (auto sp = database.exec("SAVEPOINT job"); !sp) {
-                results[i] = sp.error();
-                continue;
+            if (isolate) {
+                if (auto sp = database.run("SAVEPOINT job"); !sp) {
+                    results[i] = sp.error();
+                    continue;
+                }
             }
             auto result = run_guarded([&] { return batch[i].write(*this); });
             if (!result) {
                 // One bad request must not take the writes sharing its commit down with it.
-                (void)database.exec("ROLLBACK TO job");
+                if (isolate) {
+                    (void)database.run("ROLLBACK TO job");
+                }
                 head = job_head;
+            } else {
+                any_succeeded = true;
             }
-            (void)database.exec("RELEASE job");
+            if (isolate) {
+                (void)database.run("RELEASE job");
+            }
             results[i] = std::move(result);
+        }
+        if (!any_succeeded) {
+            return;  // the guard rolls back; nothing was acknowledged
         }
         Status committed;
         if (head.seq != head_before.seq) {

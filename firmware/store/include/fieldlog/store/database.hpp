@@ -72,8 +72,11 @@ public:
     Database& operator=(Database&&) noexcept;
     ~Database();
 
-    // Runs SQL that takes no parameters (schema, pragmas, BEGIN/COMMIT).
+    // Runs SQL that takes no parameters and may hold several statements (schema, pragmas).
     [[nodiscard]] Status exec(std::string_view sql);
+    // Runs one parameterless statement through the statement cache; for the statements run on
+    // every commit (BEGIN, COMMIT, SAVEPOINT), which exec() would compile each time.
+    [[nodiscard]] Status run(std::string_view sql);
     // A statement prepared on first use and kept for the life of the connection; already reset.
     [[nodiscard]] Result<Statement*> prepare(std::string_view sql);
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints their result tables at the end.
+#
+#   bench/run.sh [BUILD_DIR]     (default: build/release)
+#
+# Build first, for example:
+#   cmake --preset release && cmake --build build/release --target \
+#       bench_store_commits bench_daemon_clients bench_daemon_rss
+# Temp files go under $FIELDLOG_BENCH_DIR (default /var/tmp) and are removed afterwards.
+# Takes about 70 s on 2 cores.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-$repo/build/release}"
+bench="$build/bench"
+for b in bench_store_commits bench_daemon_clients bench_daemon_rss; do
+    if [[ ! -x "$bench/$b" ]]; then
+        echo "run.sh: $bench/$b is missing; build the bench targets in $build first" >&2
+        exit 2
+    fi
+done
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, kernel $(uname -r)"
+echo "== temp dir filesystem:"
+df -T "${FIELDLOG_BENCH_DIR:-/var/tmp}"
+echo
+
+status=0
+run() {
+    local name="$1"
+    shift
+    echo "== $name $*"
+    if ! "$bench/$name" "$@" 2>&1 | tee "$out/$name.txt"; then
+        echo "run.sh: $name failed" >&2
+        status=1
+    fi
+    echo
+}
+run bench_store_commits
+run bench_daemon_clients
+run bench_daemon_rss
+
+echo "================ results ================"
+sed -n '/^bench_store_commits: median/,$p' "$out/bench_store_commits.txt"
+echo
+sed -n '/^  disk:/,$p' "$out/bench_daemon_clients.txt"
+echo
+sed -n '/^stored /,$p' "$out/bench_daemon_rss.txt"
+exit "$status"
