@@ -309,3 +309,22 @@ TEST_F(StoreTest, SignedBatchHeadVerifiesWithDevicePublicKey) {
 
 }  // namespace
 }  // namespace fieldlog::store
+
+namespace fieldlog::store {
+namespace {
+
+TEST_F(StoreTest, SecondStoreOnTheSameDataDirIsRefusedWhileTheFirstIsOpen) {
+    StoreOptions options;
+    options.data_dir = dir_.path();
+    options.device_id = "dev-1";
+    auto second = Store::open(options, {note_kind()});
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code(), Errc::conflict);
+    EXPECT_NE(second.error().message().find("already using the data directory"), std::string::npos);
+    store_.reset();
+    auto after_close = Store::open(options, {note_kind()});
+    EXPECT_TRUE(after_close);
+}
+
+}  // namespace
+}  // namespace fieldlog::store

@@ -214,7 +214,16 @@ ControlServer::~ControlServer() { stop(); }
 
 Status ControlServer::listen(const std::filesystem::path& path) {
     boost::system::error_code ec;
-    if (std::filesystem::exists(std::filesystem::symlink_status(path))) {
+    std::error_code status_ec;
+    const auto existing = std::filesystem::symlink_status(path, status_ec);
+    if (std::filesystem::exists(existing)) {
+        // Only a socket left by a daemon that died is ours to replace: a control.socket that
+        // names anything else (a typo naming the database) must not cost that file.
+        if (existing.type() != std::filesystem::file_type::socket) {
+            return Error(Errc::conflict, path.string() +
+                                             " exists and is not a socket (control.socket); "
+                                             "refusing to replace it");
+        }
         local::socket probe(impl_->io);
         probe.connect(local::endpoint(path.string()), ec);
         if (!ec) {

@@ -1,5 +1,7 @@
 #include "fieldlog/store/store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -51,11 +53,32 @@ Result<Head> load_head(Database& db, const Sha256& genesis) {
     return head;
 }
 
+// The store has one writer. A second process on the same data dir would append chain entries
+// behind this one's in-memory head, and every later write here would fail on a duplicate
+// sequence number, so it is refused. The kernel drops the lock when the process dies, SIGKILL
+// included.
+Result<UniqueFd> lock_data_dir(const std::filesystem::path& data_dir) {
+    const auto path = data_dir / "fieldlog.lock";
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) {
+        return errno_error(errno, "cannot open lock file", path);
+    }
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            return Error(Errc::conflict, "another process is already using the data directory " +
+                                             data_dir.string());
+        }
+        return errno_error(errno, "cannot lock", path);
+    }
+    return fd;
+}
+
 }  // namespace
 
 struct Store::Impl final : WriteContext {
     StoreOptions options;
     std::vector<RecordKind> kinds;
+    UniqueFd data_dir_lock;  // declared first: released only after the database is closed
     Database database;
     DeviceKey key;
     BlobStore blob_store;
@@ -69,9 +92,11 @@ struct Store::Impl final : WriteContext {
     bool closing = false;
     std::thread thread;
 
-    Impl(StoreOptions opts, std::vector<RecordKind> k, Database db, DeviceKey device_key)
+    Impl(StoreOptions opts, std::vector<RecordKind> k, UniqueFd lock, Database db,
+         DeviceKey device_key)
         : options(std::move(opts)),
           kinds(std::move(k)),
+          data_dir_lock(std::move(lock)),
           database(std::move(db)),
           key(std::move(device_key)),
           blob_store(options.data_dir / "blobs"),
@@ -302,6 +327,10 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, std::vector<Rec
         return errno_error(ec.value(), "cannot create data directory", options.data_dir);
     }
     ::chmod(options.data_dir.c_str(), 0750);
+    auto lock = lock_data_dir(options.data_dir);
+    if (!lock) {
+        return lock.error();
+    }
     auto key = DeviceKey::load_or_create(options.data_dir / "device.key");
     if (!key) {
         return key.error();
@@ -359,8 +388,8 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, std::vector<Rec
         }
     }
 
-    auto impl = std::make_unique<Impl>(std::move(options), std::move(kinds), std::move(*db),
-                                       std::move(*key));
+    auto impl = std::make_unique<Impl>(std::move(options), std::move(kinds), std::move(*lock),
+                                       std::move(*db), std::move(*key));
     auto head = load_head(impl->database, impl->genesis);
     if (!head) {
         return head.error();
