@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
@@ -56,11 +57,26 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         std::weak_ptr<Impl> server;
         local::socket socket;
         asio::streambuf buffer;
+        asio::steady_timer idle;
 
         Session(std::weak_ptr<Impl> s, local::socket sock, std::size_t max_bytes)
-            : server(std::move(s)), socket(std::move(sock)), buffer(max_bytes) {}
+            : server(std::move(s)),
+              socket(std::move(sock)),
+              buffer(max_bytes),
+              idle(socket.get_executor()) {}
 
         void read_next() {
+            // The timer runs only while a request is awaited, not while one is being served.
+            if (auto impl = server.lock()) {
+                idle.expires_after(impl->limits.idle_timeout);
+                idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+                    auto self = weak.lock();
+                    if (!ec && self) {
+                        boost::system::error_code ignored;
+                        self->socket.close(ignored);  // the pending read then finishes it
+                    }
+                });
+            }
             asio::async_read_until(
                 socket, buffer, '\n',
                 [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -69,6 +85,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         }
 
         void on_read(boost::system::error_code ec, std::size_t n) {
+            idle.cancel();
             if (ec == asio::error::not_found) {
                 // The line outgrew the buffer: the request is oversize. Say so, then close,
                 // since the rest of that line cannot be told apart from a next request.
@@ -172,6 +189,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
 
         void finish() {
             boost::system::error_code ignored;
+            idle.cancel();
             socket.close(ignored);
             if (auto impl = server.lock()) {
                 impl->sessions.erase(shared_from_this());

@@ -6,6 +6,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -18,6 +19,9 @@ namespace fieldlog::daemon {
 struct ControlLimits {
     std::size_t max_request_bytes = 65536;
     std::size_t max_clients = 32;
+    // A client that sends no complete request for this long is disconnected, so one that
+    // sends half a line and stalls cannot hold a client slot forever.
+    std::chrono::milliseconds idle_timeout{std::chrono::minutes(2)};
 };
 
 class ControlServer {
