@@ -25,6 +25,19 @@ TEST(Args, ReportsWrongTypeWithOperationAndKey) {
     EXPECT_EQ(value.error().message(), "measurement.add: value: expected a number, got a string");
 }
 
+TEST(Args, SaysWhenAnIntegerIsOutOfRange) {
+    auto args = parse(R"({"batch_number": 18446744073709551615, "items": 2.5})");
+    auto a = Args::check("document.add", args, {"batch_number", "items"});
+    ASSERT_TRUE(a);
+    auto huge = a->integer("batch_number");
+    ASSERT_FALSE(huge);
+    EXPECT_EQ(huge.error().message(),
+              "document.add: batch_number: integer 18446744073709551615 is out of range");
+    auto fraction = a->integer("items");
+    ASSERT_FALSE(fraction);
+    EXPECT_EQ(fraction.error().message(), "document.add: items: expected an integer, got a number");
+}
+
 TEST(Args, TrimsTextAndRequiresNonEmpty) {
     auto args = parse(R"({"name": "  East  ", "empty": "   "})");
     auto a = Args::check("x", args, {"name", "empty"});

@@ -118,8 +118,11 @@ Result<std::optional<std::int64_t>> Args::opt_integer(std::string_view key) cons
     const json::value* v = find(key);
     if (v == nullptr) return std::optional<std::int64_t>();
     if (v->is_int64()) return std::optional(v->get_int64());
-    if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-        return std::optional(static_cast<std::int64_t>(v->get_uint64()));
+    if (v->is_uint64()) {
+        if (v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+            return std::optional(static_cast<std::int64_t>(v->get_uint64()));
+        }
+        return error(key, "integer " + std::to_string(v->get_uint64()) + " is out of range");
     }
     if (v->is_double() && std::trunc(v->get_double()) == v->get_double() &&
         std::fabs(v->get_double()) < 9e15) {
