@@ -10,7 +10,7 @@ packages=(
     libssl-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
     libgpiod-dev libgtest-dev libgmock-dev libbenchmark-dev
     libtomlplusplus-dev libcli11-dev libexif-dev libsystemd-dev
-    curl procps util-linux e2fsprogs
+    curl openssl procps util-linux e2fsprogs iproute2
 )
 
 missing=()

@@ -2,8 +2,13 @@
 
 #include <sys/un.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <optional>
+#include <span>
 #include <system_error>
+#include <vector>
 
 #include "fieldlog/files.hpp"
 #include "toml_reader.hpp"
@@ -44,6 +49,168 @@ std::optional<int> parse_utc_offset(std::string_view text) {
     int total = hours * 60 + minutes;
     if (total > 14 * 60) return std::nullopt;
     return text[0] == '-' ? -total : total;
+}
+
+// What is wrong with a sync.url, or nothing. The URL is the server's base: a scheme, a host with
+// an optional port, and an optional path prefix; credentials, a query or a fragment have no place
+// in it (the device token comes from token_file).
+std::optional<std::string> url_problem(std::string_view url) {
+    if (std::any_of(url.begin(), url.end(),
+                    [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
+        return "expected a URL without spaces or control characters";
+    }
+    std::string_view rest;
+    if (url.starts_with("https://")) {
+        rest = url.substr(8);
+    } else if (url.starts_with("http://")) {
+        rest = url.substr(7);
+    } else {
+        return "expected a URL starting with https:// (or http:// with allow_plain_http), got " +
+               in_quotes(url);
+    }
+    std::string_view authority = rest.substr(0, rest.find('/'));
+    if (authority.find('@') != std::string_view::npos) {
+        return "the URL must not carry credentials; the device token comes from token_file";
+    }
+    if (rest.find_first_of("?#") != std::string_view::npos) {
+        return "the URL must not have a query or fragment, got " + in_quotes(url);
+    }
+    std::string_view host = authority;
+    std::optional<std::string_view> port;
+    if (authority.starts_with('[')) {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos)
+            return "unterminated IPv6 address in " + in_quotes(url);
+        host = authority.substr(0, close + 1);
+        std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':')
+                return "expected ':' and a port after ']' in " + in_quotes(url);
+            port = after.substr(1);
+        }
+    } else if (auto colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty() || host == "[]") return "the URL has no host: " + in_quotes(url);
+    if (port) {
+        int number = 0;
+        auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), number);
+        if (port->empty() || ec != std::errc() || end != port->data() + port->size() ||
+            number < 1 || number > 65535) {
+            return "expected a port from 1 to 65535 in " + in_quotes(url);
+        }
+    }
+    return std::nullopt;
+}
+
+// A boolean key. TableReader has no boolean getter, so [sync] reads its booleans from the table
+// itself and checks its own key list (check_keys) in the same words TableReader::finish uses.
+std::optional<bool> boolean(const toml::table* table, TableReader& reader, std::string_view key) {
+    if (table == nullptr) return std::nullopt;
+    const toml::node* node = table->get(key);
+    if (node == nullptr) return std::nullopt;
+    if (const auto* value = node->as_boolean()) return value->get();
+    reader.error(key, "expected true or false, got " + detail::type_name(*node));
+    return std::nullopt;
+}
+
+void check_keys(const toml::table* table, std::string_view path,
+                std::span<const std::string_view> known, detail::Diagnostics& diag) {
+    if (table == nullptr) return;
+    std::vector<std::string> names(known.begin(), known.end());
+    for (auto&& [key, node] : *table) {
+        if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+        std::string what = node.is_table() ? "unknown table" : "unknown key";
+        diag.error(key.source(), std::string(path) + "." + std::string(key.str()),
+                   what + "; expected one of: " + detail::join(names, ", "));
+    }
+}
+
+constexpr std::array<std::string_view, 15> sync_keys{"enabled",           "url",
+                                                     "token_file",        "ca_file",
+                                                     "client_cert",       "client_key",
+                                                     "allow_plain_http",  "batch_max_entries",
+                                                     "batch_max_bytes",   "batch_max_age_ms",
+                                                     "chunk_bytes",       "retry_initial_ms",
+                                                     "retry_max_ms",      "probe_interval_ms",
+                                                     "request_timeout_ms"};
+
+void read_sync(const toml::table& document, TableReader& root,
+               const std::filesystem::path& base_dir, detail::Diagnostics& diag,
+               SyncConfig& config) {
+    TableReader sync = root.child("sync");
+    const toml::table* table = document.get_as<toml::table>("sync");
+
+    std::optional<bool> enabled = boolean(table, sync, "enabled");
+    std::optional<bool> plain = boolean(table, sync, "allow_plain_http");
+    config.allow_plain_http = plain.value_or(false);
+    if (auto url = sync.string("url")) {
+        std::string text = *url;
+        auto problem = url_problem(text);
+        while (!problem && text.ends_with('/')) text.pop_back();
+        if (problem) {
+            sync.error("url", *problem);
+        } else if (text.starts_with("http://") && !config.allow_plain_http) {
+            sync.error("url",
+                       "plain http:// sends records and the device token unencrypted; use "
+                       "https://, or set sync.allow_plain_http = true for a loopback test or lab");
+        } else {
+            config.url = text;
+        }
+    }
+    bool has_url = table != nullptr && table->contains("url");
+    config.enabled = enabled.value_or(has_url);
+    if (config.enabled && !has_url) {
+        sync.error("enabled", "sync is enabled but sync.url is missing");
+    }
+    if (auto token = sync.path("token_file", base_dir, config.enabled)) config.token_file = *token;
+    if (auto ca = sync.path("ca_file", base_dir)) config.ca_file = *ca;
+    auto cert = sync.path("client_cert", base_dir);
+    auto key = sync.path("client_key", base_dir);
+    if (cert && key) {
+        config.client_cert = *cert;
+        config.client_key = *key;
+    } else if (cert && !(table != nullptr && table->contains("client_key"))) {
+        sync.error("client_cert", "client_cert needs client_key (the certificate's private key)");
+    } else if (key && !(table != nullptr && table->contains("client_cert"))) {
+        sync.error("client_key", "client_key needs client_cert (the certificate it belongs to)");
+    }
+    if (auto n = sync.integer("batch_max_entries", 1, 1000)) {
+        config.batch_max_entries = static_cast<std::size_t>(*n);
+    }
+    // Payloads travel as JSON strings, so escaping may double them: 3 MiB keeps a batch body
+    // under the server's 8 MiB limit.
+    if (auto n = sync.integer("batch_max_bytes", 1024, 3 * 1024 * 1024)) {
+        config.batch_max_bytes = static_cast<std::size_t>(*n);
+    }
+    if (auto ms = sync.integer("batch_max_age_ms", 0, 3'600'000)) {
+        config.batch_max_age = std::chrono::milliseconds(*ms);
+    }
+    if (auto n = sync.integer("chunk_bytes", 4096, 4 * 1024 * 1024)) {
+        config.chunk_bytes = static_cast<std::size_t>(*n);
+    }
+    if (auto ms = sync.integer("retry_initial_ms", 10, 3'600'000)) {
+        config.retry_initial = std::chrono::milliseconds(*ms);
+    }
+    if (auto ms = sync.integer("retry_max_ms", 10, 86'400'000)) {
+        if (std::chrono::milliseconds(*ms) < config.retry_initial) {
+            sync.error("retry_max_ms", "expected at least retry_initial_ms (" +
+                                           std::to_string(config.retry_initial.count()) +
+                                           "), got " + std::to_string(*ms));
+        } else {
+            config.retry_max = std::chrono::milliseconds(*ms);
+        }
+    } else if (config.retry_max < config.retry_initial) {
+        config.retry_max = config.retry_initial;
+    }
+    if (auto ms = sync.integer("probe_interval_ms", 1000, 86'400'000)) {
+        config.probe_interval = std::chrono::milliseconds(*ms);
+    }
+    if (auto ms = sync.integer("request_timeout_ms", 1000, 3'600'000)) {
+        config.request_timeout = std::chrono::milliseconds(*ms);
+    }
+    check_keys(table, "sync", sync_keys, diag);
 }
 
 }  // namespace
@@ -122,6 +289,8 @@ Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::
     if (auto sites = reference.path("sites", base_dir, true)) config.sites_file = *sites;
     if (auto dir = reference.path("standards_dir", base_dir, true)) config.standards_dir = *dir;
     reference.finish();
+
+    read_sync(*document, root, base_dir, diag, config.sync);
 
     root.finish();
     if (!diag.ok()) return diag.to_error();

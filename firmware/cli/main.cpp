@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -13,7 +15,9 @@ int main(int argc, char** argv) {
     std::optional<std::string> socket_from_env;
     if (const char* socket = std::getenv("FIELDLOG_SOCKET")) socket_from_env = socket;
 
-    int code = fieldlog::cli::run(args, socket_from_env, std::cout, std::cerr);
+    fieldlog::cli::RunOptions options;
+    options.progress = ::isatty(STDERR_FILENO) == 1;
+    int code = fieldlog::cli::run(args, socket_from_env, std::cout, std::cerr, options);
     std::cout.flush();
     if (!std::cout) {
         // A full disk or closed pipe must not pass for success in a script.

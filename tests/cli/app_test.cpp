@@ -1,10 +1,15 @@
 #include "fieldlog/cli/app.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "fake_daemon.hpp"
 #include "fieldlog/files.hpp"
@@ -131,6 +136,95 @@ TEST_F(AppTest, VerifyProblemsExitSix) {
     Outcome outcome = run_cli({"verify"});
     EXPECT_EQ(outcome.exit_code, 6);
     EXPECT_EQ(outcome.out, "seq 2: photo P-1: blob missing\n");
+}
+
+// A daemon for `sync --wait`: it holds the sync request until it has answered two status
+// requests (with less left each time), then says the outbox is drained. Every wait is bounded.
+class SyncingDaemon {
+public:
+    explicit SyncingDaemon(const std::filesystem::path& path)
+        : listener_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::string text = path.string();
+        std::memcpy(address.sun_path, text.data(), text.size());
+        // The cast is how the sockets API takes every address family.
+        if (::bind(listener_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) !=
+                0 ||
+            ::listen(listener_.get(), 8) != 0) {
+            throw std::runtime_error("cannot listen on " + text);
+        }
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~SyncingDaemon() { thread_.join(); }
+
+private:
+    static std::string read_line(int fd) {
+        std::string line;
+        char c = 0;
+        pollfd entry{fd, POLLIN, 0};
+        while (::poll(&entry, 1, 10'000) > 0 && ::recv(fd, &c, 1, 0) == 1 && c != '\n') {
+            line.push_back(c);
+        }
+        return line;
+    }
+    static void send_line(int fd, const std::string& line) {
+        ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+    }
+
+    void serve() {
+        UniqueFd held;
+        int statuses = 0;
+        pollfd entry{listener_.get(), POLLIN, 0};
+        while (statuses < 2 && ::poll(&entry, 1, 10'000) > 0) {
+            UniqueFd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (!connection) return;
+            json::value request = json::parse(read_line(connection.get()));
+            if (request.at("op") == "sync") {
+                held = std::move(connection);
+                continue;
+            }
+            int left = 10 - 5 * statuses++;
+            send_line(connection.get(), ok_reply(R"({"sync": {"enabled": true, "state": "syncing",
+                          "pending_entries": )" + std::to_string(left) +
+                                                 R"(, "pending_bytes": )" +
+                                                 std::to_string(left * 100) + "}}"));
+        }
+        if (held) {
+            send_line(held.get(), ok_reply(R"({"drained": true, "sync": {"state": "idle"}})"));
+        }
+    }
+
+    UniqueFd listener_;
+    std::thread thread_;
+};
+
+TEST_F(AppTest, SyncWaitShowsWhatIsLeftOnATerminal) {
+    SyncingDaemon daemon(dir_ / "control.sock");
+    std::ostringstream out, err;
+    RunOptions options;
+    options.progress = true;
+    options.progress_interval = std::chrono::milliseconds(20);
+    std::vector<std::string> args{"--socket", socket(), "sync", "--wait"};
+    int code = run(args, std::nullopt, out, err, options);
+    EXPECT_EQ(code, 0) << err.str();
+    EXPECT_EQ(out.str(), "outbox drained (sync idle)\n");
+    EXPECT_NE(err.str().find("\rsyncing: 10 records (1000 B) left"), std::string::npos)
+        << err.str();
+    EXPECT_NE(err.str().find("\rsyncing: 5 records (500 B) left"), std::string::npos) << err.str();
+    // The progress line is wiped before the result is printed.
+    EXPECT_EQ(err.str().back(), '\r');
+}
+
+TEST_F(AppTest, SyncWaitWithoutATerminalPrintsOnlyTheResult) {
+    FakeDaemon daemon(dir_ / "control.sock",
+                      ok_reply(R"({"drained": true, "sync": {"state": "idle"}})"));
+    Outcome outcome = run_cli({"sync", "--wait"});
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+    EXPECT_EQ(outcome.err, "");
+    EXPECT_EQ(outcome.out, "outbox drained (sync idle)\n");
+    EXPECT_EQ(json::parse(daemon.received()),
+              json::parse(R"({"op": "sync", "args": {"wait": true}})"));
 }
 
 TEST_F(AppTest, ExportWritesCsvFileAtomically) {

@@ -243,6 +243,18 @@ TEST(CommandLine, GlobalOptionsMayFollowTheCommand) {
     expect_usage_error({"status", "--timeout", "0"}, "--timeout");
 }
 
+TEST(CommandLine, SyncStartsOrWaitsForTheDrain) {
+    auto now = parsed({"sync"});
+    EXPECT_EQ(now.op, "sync");
+    EXPECT_EQ(now.args, json::object());
+    EXPECT_EQ(now.timeout, std::chrono::seconds(30));
+    auto wait = parsed({"sync", "--wait"});
+    EXPECT_EQ(wait.args, json::parse(R"({"wait": true})"));
+    EXPECT_EQ(wait.timeout, sync_wait_timeout);
+    EXPECT_EQ(parsed({"--timeout", "5", "sync", "--wait"}).timeout, std::chrono::seconds(5));
+    expect_usage_error({"sync", "--force"}, "--force");
+}
+
 TEST(CommandLine, HelpAndVersionSendNothing) {
     ParseStop top = stopped({"--help"});
     EXPECT_EQ(top.exit_code, ExitCode::ok);

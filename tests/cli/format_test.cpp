@@ -140,6 +140,42 @@ TEST(FormatHuman, StatusShowsOutboxAndCounts) {
         << text;
 }
 
+TEST(FormatHuman, StatusShowsSyncStateAndItsError) {
+    std::string text = format_human("status", object(R"({"device_id": "dev-1",
+        "sync": {"enabled": true, "state": "backoff", "pending_entries": 3, "pending_bytes": 2048,
+                 "parked_entries": 1, "last_success_ms": 1795564800000,
+                 "last_error": "HTTP 503 busy", "next_attempt_ms": 1795564860000}})"));
+    EXPECT_TRUE(contains(text,
+                         "sync             backoff, 3 entries (2.0 KiB) waiting, 1 parked, "
+                         "last success 2026-11-25T00:00:00"))
+        << text;
+    EXPECT_TRUE(contains(text, "next attempt 2026-11-25T00:01:00")) << text;
+    EXPECT_TRUE(contains(text, "sync error       HTTP 503 busy\n")) << text;
+    std::string off = format_human("status", object(R"({"sync": {"enabled": false,
+        "state": "stopped", "last_error": null}})"));
+    EXPECT_TRUE(contains(off, "sync             disabled\n")) << off;
+    EXPECT_FALSE(contains(off, "sync error")) << off;
+    // A daemon from before sync has no such field: no row rather than a row of dashes.
+    EXPECT_FALSE(contains(format_human("status", object("{}")), "sync"));
+}
+
+TEST(FormatHuman, SyncReplies) {
+    EXPECT_EQ(format_human("sync", object(R"({"drained": true, "sync": {"state": "idle"}})")),
+              "outbox drained (sync idle)\n");
+    EXPECT_EQ(format_human("sync", object(R"({"started": true, "sync": {"state": "syncing"}})")),
+              "sync started (syncing)\n");
+}
+
+TEST(FormatHuman, SyncProgressLineSaysWhatIsLeft) {
+    EXPECT_EQ(sync_progress_line(object(R"({"sync": {"state": "syncing", "pending_entries": 120,
+        "pending_bytes": 48211}})")),
+              "syncing: 120 records (47.1 KiB) left");
+    EXPECT_EQ(sync_progress_line(object(R"({"sync": {"state": "backoff", "pending_entries": 2,
+        "pending_bytes": 10, "next_attempt_ms": 1795564800000}})")),
+              "syncing: 2 records (10 B) left, retrying at 2026-11-25T00:00:00.000Z");
+    EXPECT_EQ(sync_progress_line(object("{}")), "syncing: - records (-) left");
+}
+
 TEST(FormatHuman, SiteShowListsLimitsWithThePlantsTheyApplyTo) {
     std::string text = format_human("site.show", object(R"({"site": {"id": "wwtp-east",
         "name": "East Plant", "limits": [{"parameter": "TP", "min": null, "max": 1.0,

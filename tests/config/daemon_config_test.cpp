@@ -124,8 +124,8 @@ TEST(DaemonConfig, RejectsUnknownKeyWithItsLocation) {
 }
 
 TEST(DaemonConfig, RejectsUnknownTable) {
-    auto message = error_of(std::string(valid_config) + "\n[sync]\nurl = \"https://x\"\n");
-    EXPECT_THAT(message, HasSubstr("fieldlogd.toml:13:2: sync: unknown table"));
+    auto message = error_of(std::string(valid_config) + "\n[cloud]\nurl = \"https://x\"\n");
+    EXPECT_THAT(message, HasSubstr("fieldlogd.toml:13:2: cloud: unknown table"));
 }
 
 TEST(DaemonConfig, NamesMissingRequiredKey) {
@@ -164,6 +164,138 @@ TEST(DaemonConfig, ReportsEveryProblemInOnePass) {
         error_of(replaced("max_request_bytes = 65536", "max_request_bytes = 1\nfoo = 1"));
     EXPECT_THAT(message, HasSubstr("fieldlogd.toml:7:1: control.max_request_bytes"));
     EXPECT_THAT(message, HasSubstr("\nfieldlogd.toml:8:1: control.foo: unknown key"));
+}
+
+// ---- [sync] ----
+
+Result<DaemonConfig> with_sync(std::string_view sync_table) {
+    return parse_daemon_config(std::string(valid_config) + "\n[sync]\n" + std::string(sync_table),
+                               "fieldlogd.toml", "/etc/fieldlog");
+}
+
+// The [sync] table starts on line 13, so its first key is on line 14.
+std::string sync_error(std::string_view sync_table) {
+    return error_of(std::string(valid_config) + "\n[sync]\n" + std::string(sync_table));
+}
+
+TEST(DaemonConfig, SyncIsOffWithoutUrlAndHasDefaults) {
+    auto config = parse_daemon_config(valid_config, "fieldlogd.toml", "/etc/fieldlog");
+    ASSERT_TRUE(config) << config.error().message();
+    const SyncConfig& sync = config->sync;
+    EXPECT_FALSE(sync.enabled);
+    EXPECT_EQ(sync.url, "");
+    EXPECT_EQ(sync.batch_max_entries, 500u);
+    EXPECT_EQ(sync.batch_max_bytes, 1024u * 1024);
+    EXPECT_EQ(sync.batch_max_age, std::chrono::milliseconds(2000));
+    EXPECT_EQ(sync.chunk_bytes, 1024u * 1024);
+    EXPECT_EQ(sync.retry_initial, std::chrono::milliseconds(1000));
+    EXPECT_EQ(sync.retry_max, std::chrono::milliseconds(300'000));
+    EXPECT_EQ(sync.probe_interval, std::chrono::milliseconds(60'000));
+    EXPECT_EQ(sync.request_timeout, std::chrono::milliseconds(30'000));
+    EXPECT_FALSE(sync.allow_plain_http);
+}
+
+TEST(DaemonConfig, ShippedConfigLeavesSyncOffUntilAUrlIsSet) {
+    auto config = load_daemon_config(testing::source_dir() / "config/fieldlogd.toml");
+    ASSERT_TRUE(config) << config.error().message();
+    EXPECT_FALSE(config->sync.enabled);
+}
+
+TEST(DaemonConfig, ReadsEverySyncKey) {
+    auto config = with_sync(R"(url = "https://sync.example.org/fieldlog/"
+token_file = "device.token"
+ca_file = "/etc/fieldlog/office-ca.pem"
+client_cert = "client.pem"
+client_key = "client.key"
+batch_max_entries = 1000
+batch_max_bytes = 65536
+batch_max_age_ms = 0
+chunk_bytes = 4096
+retry_initial_ms = 50
+retry_max_ms = 5000
+probe_interval_ms = 15000
+request_timeout_ms = 2000
+)");
+    ASSERT_TRUE(config) << config.error().message();
+    const SyncConfig& sync = config->sync;
+    EXPECT_TRUE(sync.enabled);
+    EXPECT_EQ(sync.url, "https://sync.example.org/fieldlog");
+    EXPECT_EQ(sync.token_file, "/etc/fieldlog/device.token");
+    EXPECT_EQ(sync.ca_file, "/etc/fieldlog/office-ca.pem");
+    EXPECT_EQ(sync.client_cert, "/etc/fieldlog/client.pem");
+    EXPECT_EQ(sync.client_key, "/etc/fieldlog/client.key");
+    EXPECT_EQ(sync.batch_max_entries, 1000u);
+    EXPECT_EQ(sync.batch_max_bytes, 65536u);
+    EXPECT_EQ(sync.batch_max_age, std::chrono::milliseconds(0));
+    EXPECT_EQ(sync.chunk_bytes, 4096u);
+    EXPECT_EQ(sync.retry_initial, std::chrono::milliseconds(50));
+    EXPECT_EQ(sync.retry_max, std::chrono::milliseconds(5000));
+    EXPECT_EQ(sync.probe_interval, std::chrono::milliseconds(15000));
+    EXPECT_EQ(sync.request_timeout, std::chrono::milliseconds(2000));
+}
+
+TEST(DaemonConfig, SyncCanBeSwitchedOffWithItsUrlKept) {
+    auto config = with_sync("enabled = false\nurl = \"https://sync.example.org\"\n");
+    ASSERT_TRUE(config) << config.error().message();
+    EXPECT_FALSE(config->sync.enabled);
+    EXPECT_EQ(config->sync.url, "https://sync.example.org");
+}
+
+TEST(DaemonConfig, PlainHttpNeedsExplicitOptIn) {
+    EXPECT_THAT(sync_error("url = \"http://127.0.0.1:8080\"\ntoken_file = \"t\"\n"),
+                HasSubstr("fieldlogd.toml:14:1: sync.url: plain http:// sends records and the "
+                          "device token unencrypted"));
+    auto lab =
+        with_sync("url = \"http://127.0.0.1:8080\"\ntoken_file = \"t\"\nallow_plain_http = true\n");
+    ASSERT_TRUE(lab) << lab.error().message();
+    EXPECT_EQ(lab->sync.url, "http://127.0.0.1:8080");
+    EXPECT_TRUE(lab->sync.allow_plain_http);
+}
+
+TEST(DaemonConfig, EnabledSyncNeedsUrlAndTokenFile) {
+    EXPECT_THAT(sync_error("enabled = true\ntoken_file = \"t\"\n"),
+                HasSubstr("fieldlogd.toml:14:1: sync.enabled: sync is enabled but sync.url is "
+                          "missing"));
+    EXPECT_THAT(sync_error("url = \"https://sync.example.org\"\n"),
+                HasSubstr("sync.token_file: missing required key"));
+}
+
+TEST(DaemonConfig, RejectsMalformedSyncUrls) {
+    EXPECT_THAT(sync_error("url = \"ftp://x\"\ntoken_file = \"t\"\n"),
+                HasSubstr("fieldlogd.toml:14:1: sync.url: expected a URL starting with https://"));
+    EXPECT_THAT(sync_error("url = \"https://dev:secret@x\"\ntoken_file = \"t\"\n"),
+                HasSubstr("must not carry credentials"));
+    EXPECT_THAT(sync_error("url = \"https://x/?a=1\"\ntoken_file = \"t\"\n"),
+                HasSubstr("must not have a query"));
+    EXPECT_THAT(sync_error("url = \"https://x:99999\"\ntoken_file = \"t\"\n"),
+                HasSubstr("expected a port from 1 to 65535"));
+    EXPECT_THAT(sync_error("url = \"https://\"\ntoken_file = \"t\"\n"),
+                HasSubstr("the URL has no host"));
+    EXPECT_THAT(sync_error("url = \"https://a b\"\ntoken_file = \"t\"\n"),
+                HasSubstr("without spaces"));
+    auto v6 = with_sync("url = \"https://[::1]:8443\"\ntoken_file = \"t\"\n");
+    EXPECT_TRUE(v6) << v6.error().message();
+}
+
+TEST(DaemonConfig, ReportsSyncTypeAndRangeErrorsWithLocation) {
+    EXPECT_EQ(sync_error("enabled = \"yes\"\n"),
+              "fieldlogd.toml:14:1: sync.enabled: expected true or false, got a string");
+    EXPECT_EQ(sync_error("batch_max_entries = 1001\n"),
+              "fieldlogd.toml:14:1: sync.batch_max_entries: expected an integer from 1 to 1000, "
+              "got 1001");
+    EXPECT_THAT(sync_error("chunk_bytes = 8388608\n"),
+                HasSubstr("sync.chunk_bytes: expected an integer from 4096 to 4194304"));
+    EXPECT_EQ(sync_error("retry_initial_ms = 2000\nretry_max_ms = 1000\n"),
+              "fieldlogd.toml:15:1: sync.retry_max_ms: expected at least retry_initial_ms (2000), "
+              "got 1000");
+}
+
+TEST(DaemonConfig, RejectsUnknownSyncKeyAndHalfAClientCertificate) {
+    auto unknown = sync_error("batch_size = 5\n");
+    EXPECT_THAT(unknown, HasSubstr("fieldlogd.toml:14:1: sync.batch_size: unknown key; expected "
+                                   "one of: enabled, url, token_file"));
+    EXPECT_THAT(sync_error("url = \"https://x\"\ntoken_file = \"t\"\nclient_cert = \"c.pem\"\n"),
+                HasSubstr("fieldlogd.toml:16:1: sync.client_cert: client_cert needs client_key"));
 }
 
 TEST(DaemonConfig, ReportsMissingFileAsNotFound) {

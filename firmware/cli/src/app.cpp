@@ -1,6 +1,7 @@
 #include "fieldlog/cli/app.hpp"
 
 #include <exception>
+#include <future>
 
 #include "fieldlog/cli/client.hpp"
 #include "fieldlog/cli/command_line.hpp"
@@ -66,10 +67,34 @@ int show(const Invocation& invocation, const json::object& result, std::ostream&
     return static_cast<int>(ExitCode::ok);
 }
 
+// `sync --wait` on a terminal: the request waits on one connection while another asks for
+// status now and then and rewrites one line with what is left.
+Result<Reply> exchange_with_progress(const Invocation& invocation, const ExchangeOptions& options,
+                                     const RunOptions& run_options, std::ostream& err) {
+    auto waiting = std::async(std::launch::async, [&] {
+        return exchange(invocation.socket_path, invocation.request(), options);
+    });
+    const json::object status_request{{"op", "status"}, {"args", json::object()}};
+    ExchangeOptions poll;
+    poll.timeout = std::chrono::seconds(5);
+    std::size_t shown = 0;
+    while (waiting.wait_for(run_options.progress_interval) != std::future_status::ready) {
+        auto status = exchange(invocation.socket_path, status_request, poll);
+        if (!status || !status->ok) continue;
+        std::string line = sync_progress_line(status->result);
+        err << '\r' << line;
+        if (line.size() < shown) err << std::string(shown - line.size(), ' ');
+        err.flush();
+        shown = std::max(shown, line.size());
+    }
+    if (shown > 0) err << '\r' << std::string(shown, ' ') << '\r' << std::flush;
+    return waiting.get();
+}
+
 }  // namespace
 
 int run(std::span<const std::string> args, const std::optional<std::string>& socket_from_env,
-        std::ostream& out, std::ostream& err) {
+        std::ostream& out, std::ostream& err, const RunOptions& run_options) {
     try {
         auto parsed = parse_command_line(args, socket_from_env);
         if (const auto* stop = std::get_if<ParseStop>(&parsed)) {
@@ -80,7 +105,10 @@ int run(std::span<const std::string> args, const std::optional<std::string>& soc
         const auto& invocation = std::get<Invocation>(parsed);
         ExchangeOptions options;
         options.timeout = invocation.timeout;
-        auto reply = exchange(invocation.socket_path, invocation.request(), options);
+        bool progress =
+            run_options.progress && invocation.op == "sync" && invocation.args.contains("wait");
+        auto reply = progress ? exchange_with_progress(invocation, options, run_options, err)
+                              : exchange(invocation.socket_path, invocation.request(), options);
         if (!reply) {
             return local_failure(err, reply.error());
         }

@@ -242,6 +242,7 @@ private:
     void add_document();
     void add_rectification();
     void add_verify_export_logs();
+    void add_sync();
 
     CLI::App app_;
     std::deque<TextArg> texts_;  // a deque, as CLI11 keeps pointers to the values
@@ -278,6 +279,7 @@ Parser::Parser(const std::optional<std::string>& socket_from_env)
     add_document();
     add_rectification();
     add_verify_export_logs();
+    add_sync();
 
     // Set last so that only `fieldlog --help` carries it: subcommands copy it when created.
     app_.footer("Times: " + std::string(time_forms) + "; a date alone means the whole day.\n\n" +
@@ -628,6 +630,24 @@ void Parser::add_verify_export_logs() {
         json::object args;
         if (limit.given()) args["limit"] = integer_in(limit, 1, max_limit);
         if (level.given()) args["level"] = choice_of(level, log_levels);
+        return args;
+    };
+}
+
+void Parser::add_sync() {
+    CLI::App* sync = command(&app_, "sync",
+                             "Upload the outbox to the office server now (--wait: until it is "
+                             "empty, with progress on a terminal)",
+                             "sync", nullptr);
+    CLI::Option* wait =
+        sync->add_flag("--wait")->description("Return once the outbox is drained or sync fails");
+    commands_[sync].second = [this, wait](Invocation& invocation) {
+        json::object args;
+        if (wait->count() > 0) {
+            args["wait"] = true;
+            // A drain of a long offline stretch outlasts the usual 30 s.
+            if (!timeout_->given()) invocation.timeout = sync_wait_timeout;
+        }
         return args;
     };
 }

@@ -264,6 +264,45 @@ std::string list(const text::Table& table, std::string_view if_empty) {
 
 // ---- one function per op ----
 
+// "idle, 3 entries (2.0 KiB) waiting, 1 parked, last success 2026-11-25T09:30:00Z", or
+// "disabled"; empty for a daemon that predates sync, so the row is left out.
+std::string sync_text(const json::object& r) {
+    const json::value* value = r.if_contains("sync");
+    if (value == nullptr || !value->is_object()) return "";
+    const json::object& sync = value->get_object();
+    if (!text::flag(sync, "enabled")) return "disabled";
+    std::string out = field(sync, "state");
+    if (auto pending = text::integer(sync, "pending_entries")) {
+        auto bytes = text::integer(sync, "pending_bytes");
+        out += ", " + std::to_string(*pending) + " entries (" +
+               (bytes ? text::bytes_text(*bytes) : std::string(text::none)) + ") waiting";
+    }
+    if (auto parked = text::integer(sync, "parked_entries"); parked && *parked > 0) {
+        out += ", " + std::to_string(*parked) + " parked";
+    }
+    if (text::integer(sync, "last_success_ms")) {
+        out += ", last success " + time_field(sync, "last_success_ms");
+    }
+    if (text::integer(sync, "next_attempt_ms")) {
+        out += ", next attempt " + time_field(sync, "next_attempt_ms");
+    }
+    return out;
+}
+
+std::string sync_error_text(const json::object& r) {
+    const json::object& sync = text::object_at(r, "sync");
+    const json::value* error = sync.if_contains("last_error");
+    if (error == nullptr || !error->is_string()) return "";
+    return text::sanitise(error->get_string());
+}
+
+std::string sync_result(const json::object& r) {
+    std::string state = field(text::object_at(r, "sync"), "state");
+    if (text::flag(r, "drained")) return "outbox drained (sync " + state + ")\n";
+    if (text::flag(r, "started")) return "sync started (" + state + ")\n";
+    return json::serialize(r) + "\n";
+}
+
 std::string status(const json::object& r) {
     const json::object& outbox = text::object_at(r, "outbox");
     const json::object& counts = text::object_at(r, "counts");
@@ -300,6 +339,8 @@ std::string status(const json::object& r) {
                  (pending_bytes ? text::bytes_text(*pending_bytes) : std::string(text::none)) +
                  ") waiting, chain head " + field(outbox, "head_seq")},
             {"records", records},
+            {"sync", sync_text(r)},
+            {"sync error", sync_error_text(r)},
         },
         "");
 }
@@ -513,6 +554,7 @@ const std::map<std::string_view, Formatter>& formatters() {
         {"verify", verify},
         {"export", export_summary},
         {"logs", logs},
+        {"sync", sync_result},
     };
     return table;
 }
@@ -523,6 +565,22 @@ std::string format_human(std::string_view op, const json::object& result) {
     const auto& table = formatters();
     if (auto it = table.find(op); it != table.end()) return it->second(result);
     return json::serialize(result) + "\n";
+}
+
+std::string sync_progress_line(const json::object& status) {
+    const json::object& sync = text::object_at(status, "sync");
+    auto entries = text::integer(sync, "pending_entries");
+    auto bytes = text::integer(sync, "pending_bytes");
+    std::string line =
+        "syncing: " + (entries ? std::to_string(*entries) : std::string(text::none)) +
+        " records (" + (bytes ? text::bytes_text(*bytes) : std::string(text::none)) + ") left";
+    if (field(sync, "state") == "backoff") {
+        line += ", retrying";
+        if (text::integer(sync, "next_attempt_ms")) {
+            line += " at " + time_field(sync, "next_attempt_ms");
+        }
+    }
+    return line;
 }
 
 bool verify_found_problems(const json::object& result) {

@@ -1,6 +1,7 @@
 #include "daemon.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/object.hpp>
 #include <cstdlib>
@@ -10,7 +11,10 @@
 #include "fieldlog/config/reference.hpp"
 #include "fieldlog/domain/records.hpp"
 #include "fieldlog/domain/service.hpp"
+#include "fieldlog/files.hpp"
 #include "fieldlog/store/store.hpp"
+#include "fieldlog/sync/client/network_watch.hpp"
+#include "fieldlog/sync/client/uploader.hpp"
 #include "systemd_notifier.hpp"
 
 namespace fieldlog::daemon {
@@ -30,6 +34,21 @@ void log_line(std::string_view level, std::string_view message) {
     std::cerr << prefix << "fieldlogd: " << level << ": " << message << std::endl;
 }
 
+// The uploader behind the inspection service's SyncControl.
+class UploaderControl final : public domain::SyncControl {
+public:
+    explicit UploaderControl(sync::client::Uploader& uploader) : uploader_(uploader) {}
+
+    void written() override { uploader_.notify_written(); }
+    void sync(bool wait, std::function<void(Result<json::value>)> done) override {
+        uploader_.request_sync(wait, std::move(done));
+    }
+    json::object status() const override { return uploader_.status().to_json(); }
+
+private:
+    sync::client::Uploader& uploader_;
+};
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -38,6 +57,10 @@ struct Daemon::Impl {
     asio::io_context io{1};
     asio::signal_set signals{io, SIGTERM, SIGINT, SIGHUP};
     std::unique_ptr<store::Store> store;
+    // Only with [sync] enabled. Store callbacks reach the uploader (a write's trigger), so the
+    // store is closed before the uploader goes.
+    std::unique_ptr<sync::client::Uploader> uploader;
+    std::unique_ptr<sync::client::NetworkWatch> network;
     std::unique_ptr<domain::InspectionService> service;
     std::unique_ptr<ControlServer> server;
     SystemdNotifier notifier{io};
@@ -53,7 +76,9 @@ struct Daemon::Impl {
     // Failures of the device itself (not of the request) go to the device log for supervisors.
     ControlServer::Reply logging_failures(const std::string& op, ControlServer::Reply reply) {
         return [this, op, reply = std::move(reply)](Result<json::value> result) {
-            if (!result) {
+            // A failed sync is the uploader's state (status.sync.last_error), not a fault of
+            // the device; the uploader logs what an operator must see itself.
+            if (!result && op != "sync") {
                 Errc code = result.error().code();
                 if (code != Errc::invalid_argument && code != Errc::not_found &&
                     code != Errc::conflict && code != Errc::too_large) {
@@ -106,6 +131,9 @@ struct Daemon::Impl {
             notifier.stopping();
             notifier.stop_watchdog();
             server->stop();
+            // Exchanges in flight are abandoned: the server takes the resend as a replay.
+            if (network) network->stop();
+            if (uploader) uploader->stop();
             // Queued writes still commit: the store drains its queue when closed.
         });
     }
@@ -135,6 +163,10 @@ struct Daemon::Impl {
                        "device.id, device.data_dir, control.socket and store.synchronous take "
                        "effect at the next start");
         }
+        if (!(fresh->sync == config.sync)) {
+            device_log("warning", "config_reload",
+                       "the [sync] settings take effect at the next start");
+        }
         service->replace_reference(
             std::make_shared<const config::ReferenceData>(std::move(*reference)));
         device_log("info", "config_reload",
@@ -149,6 +181,8 @@ Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Daemon::~Daemon() {
     if (impl_->server) impl_->server->stop();
     if (impl_->store) impl_->store->close();
+    if (impl_->network) impl_->network->stop();
+    if (impl_->uploader) impl_->uploader->stop();
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& config_path) {
@@ -169,15 +203,28 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
     if (!store) return store.error();
     impl->store = std::move(*store);
 
+    Impl* raw = impl.get();
     domain::ServiceOptions service_options;
     service_options.max_photo_bytes = impl->config.max_photo_bytes;
     service_options.default_utc_offset_minutes = impl->config.default_utc_offset_minutes;
     service_options.device_log_max_entries = impl->config.device_log_max_entries;
+    if (impl->config.sync.enabled) {
+        sync::client::UploaderOptions uploader_options;
+        uploader_options.config = impl->config.sync;
+        uploader_options.device_log = [raw](std::string_view level, std::string_view event,
+                                            std::string message) {
+            raw->device_log(level, event, std::move(message));
+        };
+        auto uploader =
+            sync::client::Uploader::create(impl->io, *impl->store, std::move(uploader_options));
+        if (!uploader) return uploader.error();
+        impl->uploader = std::move(*uploader);
+        service_options.sync = std::make_shared<UploaderControl>(*impl->uploader);
+    }
     impl->service = std::make_unique<domain::InspectionService>(
         *impl->store, std::make_shared<const config::ReferenceData>(std::move(*reference)),
         std::move(service_options));
 
-    Impl* raw = impl.get();
     impl->server = std::make_unique<ControlServer>(
         impl->io, ControlLimits{impl->config.max_request_bytes, impl->config.max_clients},
         [raw](const std::string& op, const json::object& args, ControlServer::Reply reply) {
@@ -190,6 +237,18 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
                      "fieldlogd " FIELDLOG_VERSION " started: device " + impl->config.device_id +
                          ", data in " + impl->config.data_dir.string() + ", control socket " +
                          impl->config.control_socket.string());
+    if (impl->uploader) {
+        // A link coming up is the moment to try; without netlink the probes still run.
+        auto network = sync::client::NetworkWatch::open(
+            impl->io, [raw] { raw->uploader->notify_network_changed(); });
+        if (network) {
+            impl->network = std::move(*network);
+        } else {
+            log_line("warning", "no network-change events, sync relies on its probes: " +
+                                    network.error().message());
+        }
+        asio::post(impl->io, [raw] { raw->uploader->start(); });
+    }
     return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 

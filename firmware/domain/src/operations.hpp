@@ -22,10 +22,23 @@ struct Context {
     std::optional<Fix> fix;
 };
 
-// Exactly one of write and read is set.
+// Exactly one of write, read and action is set. An action runs outside the store (on the
+// caller's thread) and calls done itself, once.
 struct Job {
+    using Action = std::function<void(store::Store::Done done)>;
+
+    Job() = default;
+    Job(store::Store::WriteJob w, store::Store::ReadJob r)
+        : write(std::move(w)), read(std::move(r)) {}
+    static Job act(Action a) {
+        Job job;
+        job.action = std::move(a);
+        return job;
+    }
+
     store::Store::WriteJob write;
     store::Store::ReadJob read;
+    Action action;
 };
 
 using Operation = Result<Job> (*)(const Context&, const json::object& args);
@@ -78,6 +91,7 @@ Result<Job> rectification_list(const Context&, const json::object&);
 Result<Job> verify(const Context&, const json::object&);
 Result<Job> export_records(const Context&, const json::object&);
 Result<Job> logs(const Context&, const json::object&);
+Result<Job> sync_now(const Context&, const json::object&);
 
 // Measurement comparisons for one inspection (field against online monitor).
 [[nodiscard]] Result<json::array> comparisons_for(store::Database& db,

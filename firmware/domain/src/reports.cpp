@@ -7,6 +7,14 @@ namespace fieldlog::domain::ops {
 
 namespace {
 
+json::object disabled_sync_status() {
+    return json::object{{"enabled", false},
+                        {"state", "stopped"},
+                        {"last_success_ms", nullptr},
+                        {"last_error", nullptr},
+                        {"next_attempt_ms", nullptr}};
+}
+
 json::array to_json_array(std::vector<json::object>&& records) {
     json::array out;
     out.reserve(records.size());
@@ -20,7 +28,8 @@ Result<Job> status(const Context& c, const json::object& args) {
     auto a = Args::check("status", args, {});
     if (!a) return a.error();
     return Job{nullptr,
-               [device_id = c.store.device_id()](store::Database& db) -> Result<json::value> {
+               [device_id = c.store.device_id(),
+                sync = c.options.sync](store::Database& db) -> Result<json::value> {
                    json::object counts;
                    constexpr std::pair<std::string_view, std::string_view> tables[] = {
                        {"inspections", "SELECT COUNT(*) FROM inspections"},
@@ -54,13 +63,20 @@ Result<Job> status(const Context& c, const json::object& args) {
                    if (!open) return open.error();
                    auto version = store::schema_version(db);
                    if (!version) return version.error();
+                   auto parked = count_rows(db, "SELECT COUNT(*) FROM parked_entries");
+                   if (!parked) return parked.error();
+                   json::object sync_status = sync ? sync->status() : disabled_sync_status();
+                   sync_status["pending_entries"] = outbox["pending_entries"];
+                   sync_status["pending_bytes"] = outbox["pending_bytes"];
+                   sync_status["parked_entries"] = *parked;
                    return json::object{
                        {"device_id", device_id},
                        {"schema_version", *version},
                        {"database_bytes", *pages * *page_size},
                        {"open_inspection", *open ? json::value(std::move(**open)) : nullptr},
                        {"outbox", std::move(outbox)},
-                       {"counts", std::move(counts)}};
+                       {"counts", std::move(counts)},
+                       {"sync", std::move(sync_status)}};
                }};
 }
 
@@ -170,6 +186,21 @@ Result<Job> logs(const Context&, const json::object& args) {
             if (!found) return found.error();
             return json::object{{"entries", to_json_array(std::move(*found))}};
         }};
+}
+
+Result<Job> sync_now(const Context& c, const json::object& args) {
+    auto a = Args::check("sync", args, {"wait"});
+    if (!a) return a.error();
+    auto wait = a->opt_boolean("wait");
+    if (!wait) return wait.error();
+    if (!c.options.sync) {
+        return Error(Errc::conflict,
+                     "sync is disabled: set [sync] url and token_file in the daemon's "
+                     "configuration");
+    }
+    return Job::act([sync = c.options.sync, wait = wait->value_or(false)](store::Store::Done done) {
+        sync->sync(wait, std::move(done));
+    });
 }
 
 }  // namespace fieldlog::domain::ops

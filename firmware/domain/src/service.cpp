@@ -141,6 +141,7 @@ constexpr Entry operations[] = {
     {"verify", &verify},
     {"export", &export_records},
     {"logs", &logs},
+    {"sync", &sync_now},
 };
 
 }  // namespace
@@ -199,7 +200,17 @@ void InspectionService::execute(std::string_view op, const json::object& args,
         done(job.error());
         return;
     }
-    if (job->write) {
+    if (job->action) {
+        job->action(std::move(done));
+    } else if (job->write) {
+        if (options_.sync) {
+            // Every committed write is a reason to sync: the uploader batches them by age.
+            done = [sync = options_.sync, done = std::move(done)](Result<json::value> result) {
+                // The commit is durable here; the trigger goes before the reply.
+                if (result) sync->written();
+                done(std::move(result));
+            };
+        }
         store_.submit_write(std::move(job->write), std::move(done));
     } else {
         store_.submit_read(std::move(job->read), std::move(done));

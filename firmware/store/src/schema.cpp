@@ -163,6 +163,18 @@ CREATE TABLE device_log (
     last_seq INTEGER NOT NULL
 );
 )sql"},
+    Migration{5, "outbox entries the server refused for good, parked by the uploader", R"sql(
+CREATE TABLE parked_entries (
+    seq INTEGER PRIMARY KEY REFERENCES evidence_chain (seq),
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    parked_ms INTEGER NOT NULL,
+    http_status INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -17,6 +17,8 @@
 namespace fieldlog::cli {
 
 inline constexpr std::string_view default_socket_path = "/run/fieldlog/control.sock";
+// How long `fieldlog sync --wait` waits for the drain unless --timeout says otherwise.
+inline constexpr std::chrono::milliseconds sync_wait_timeout{3'600'000};
 
 enum class ExportFormat { json, csv };
 

@@ -17,6 +17,10 @@ std::string format_human(std::string_view op, const boost::json::object& result)
 // ("75", "32.0415") where Boost.JSON would write "7.5E1", "3.20415E1"; ends with a newline.
 std::string json_text(const boost::json::value& value);
 
+// The progress line `sync --wait` shows from a `status` result: "syncing: 120 records
+// (47.1 KiB) left", with the state and next attempt when sync is backing off.
+std::string sync_progress_line(const boost::json::object& status);
+
 // Whether a `verify` result reports a broken evidence chain.
 bool verify_found_problems(const boost::json::object& result);
 

@@ -23,12 +23,29 @@ struct Fix {
     std::int64_t gnss_time_ms = 0;
 };
 
+// The uploader as the inspection service sees it. The daemon plugs the sync client in here;
+// without one, `sync` is refused and `status` reports sync as disabled. Every method may be
+// called from any thread.
+class SyncControl {
+public:
+    virtual ~SyncControl() = default;
+    // A write committed durably; the uploader decides when it goes out (its batch age cap).
+    virtual void written() = 0;
+    // The `sync` operation: start now. Without wait, done runs at once with the sync status;
+    // with wait, once the outbox is drained or the attempt failed.
+    virtual void sync(bool wait, std::function<void(Result<boost::json::value>)> done) = 0;
+    // The "sync" fields only the uploader knows: enabled, state, last_success_ms, last_error,
+    // next_attempt_ms.
+    virtual boost::json::object status() const = 0;
+};
+
 struct ServiceOptions {
     std::size_t max_photo_bytes = std::size_t{32} * 1024 * 1024;
     int default_utc_offset_minutes = 0;
     std::size_t device_log_max_entries = 10000;
     std::function<std::int64_t()> wall_clock_ms;
     std::function<std::optional<Fix>()> current_fix;
+    std::shared_ptr<SyncControl> sync;
 };
 
 class InspectionService {

@@ -1,0 +1,168 @@
+// The office server's store: devices, their evidence chains and signed heads, the latest state
+// of every record, and blob upload state. An interface, so that several server instances can
+// later share one PostgreSQL database; SQLite (sqlite_server_store.hpp) is the default.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fieldlog/digest.hpp"
+#include "fieldlog/error.hpp"
+#include "fieldlog/store/device_key.hpp"
+#include "fieldlog/store/evidence.hpp"
+
+namespace fieldlog::server {
+
+// What the server checks a device's bearer token against; the token itself is never stored.
+struct DeviceCredential {
+    std::string device_id;
+    Sha256 token_sha256{};
+    std::optional<std::int64_t> revoked_ms;
+};
+
+struct DeviceInfo {
+    std::string device_id;
+    std::optional<store::PublicKey> public_key;  // pinned at enrolment or the first batch
+    std::int64_t enrolled_ms = 0;
+    std::optional<std::int64_t> revoked_ms;
+    std::optional<std::int64_t> last_sync_ms;
+    std::int64_t acked_seq = 0;  // highest seq held, contiguous from 1
+    std::int64_t head_seq = 0;   // seq of the newest signed head held
+    std::int64_t pending_entries = 0;
+    std::int64_t pending_bytes = 0;
+};
+
+// One chain entry of a batch, with the columns the read API queries by, already extracted from
+// its payload so that every backend indexes records the same way.
+struct IncomingEntry {
+    store::ChainEntry entry;
+    std::string payload;
+    std::optional<std::string> site_id;
+    // For records that belong to an inspection: the backend takes the site from that inspection
+    // record of the same device (stored earlier or earlier in the same batch).
+    std::optional<std::string> inspection_id;
+    std::optional<std::int64_t> time_ms;     // the record's own time, for from/to queries
+    std::optional<std::string> blob_sha256;  // a photo's blob, which must be complete
+};
+
+struct SignedHead {
+    std::int64_t seq = 0;
+    Sha256 entry_hash{};
+    store::Signature signature{};
+};
+
+// A batch whose own consistency (hashes, links between its entries, head signature under
+// public_key) has been checked; what remains needs the stored state.
+struct Batch {
+    std::string device_id;
+    store::PublicKey public_key{};
+    std::int64_t pending_entries = 0;
+    std::int64_t pending_bytes = 0;
+    std::vector<IncomingEntry> entries;  // ascending, contiguous, at least one
+    SignedHead head;
+    std::int64_t received_ms = 0;
+};
+
+enum class IngestStatus {
+    accepted,         // stored (or already held): acked_seq covers the batch
+    unauthorized,     // unknown or revoked device
+    key_mismatch,     // another public key is pinned for this device
+    sequence_gap,     // the first new entry is not acked_seq + 1
+    replay_mismatch,  // an entry the server holds differs from the one sent again
+    broken_chain,     // the first new entry does not link to the last entry held
+    blob_missing,     // a photo's blob is not complete on the server
+};
+
+struct IngestResult {
+    IngestStatus status = IngestStatus::accepted;
+    std::int64_t acked_seq = 0;
+    std::string message;                     // names the entry, for every status but accepted
+    std::vector<std::string> missing_blobs;  // for blob_missing
+};
+
+struct RecordQuery {
+    std::optional<std::string> device_id;
+    std::optional<std::string> kind;
+    std::optional<std::string> site_id;
+    std::optional<std::int64_t> from_ms;  // inclusive, on the record's own time
+    std::optional<std::int64_t> to_ms;    // exclusive
+    std::optional<std::int64_t> after_seq;
+    std::int64_t limit = 0;  // 0: no limit
+    bool newest_first = false;
+};
+
+// The latest state of one record (its last "put" entry); deleted records are not returned.
+struct StoredRecord {
+    std::string device_id;
+    std::int64_t seq = 0;
+    std::string kind;
+    std::string record_id;
+    std::optional<std::string> site_id;
+    std::optional<std::int64_t> time_ms;
+    std::int64_t device_time_ms = 0;
+    std::optional<std::int64_t> gnss_time_ms;
+    std::int64_t received_ms = 0;
+    std::string payload;
+};
+
+struct StoredEntry {
+    store::ChainEntry entry;
+    std::string payload;
+    std::int64_t received_ms = 0;
+};
+
+struct StoredHead {
+    SignedHead head;
+    std::int64_t received_ms = 0;
+};
+
+// Upload state of one content-addressed blob. path is relative to the blob directory.
+struct BlobState {
+    std::string sha256;
+    std::int64_t size = 0;  // the upload's declared total length
+    std::int64_t offset = 0;
+    bool complete = false;
+    std::string path;
+    std::int64_t updated_ms = 0;
+};
+
+// Every method is safe to call from several threads at once. A method that fails changes
+// nothing; a write returns only once it is durable.
+class ServerStore {
+public:
+    virtual ~ServerStore() = default;
+
+    // Errc::conflict when the device is already enrolled (revoked or not).
+    [[nodiscard]] virtual Status enrol_device(const std::string& device_id,
+                                              const Sha256& token_sha256,
+                                              const std::optional<store::PublicKey>& public_key,
+                                              std::int64_t now_ms) = 0;
+    // Returns when the device was revoked (the first time, if it already was);
+    // Errc::not_found for a device never enrolled.
+    [[nodiscard]] virtual Result<std::int64_t> revoke_device(const std::string& device_id,
+                                                             std::int64_t now_ms) = 0;
+    [[nodiscard]] virtual Result<std::optional<DeviceCredential>> device_credential(
+        const std::string& device_id) = 0;
+    [[nodiscard]] virtual Result<std::optional<DeviceInfo>> device(
+        const std::string& device_id) = 0;
+    [[nodiscard]] virtual Result<std::vector<DeviceInfo>> devices() = 0;
+
+    // Stores the batch's new entries, their records and the head in one durable transaction,
+    // or nothing at all: every status but accepted leaves the store as it was.
+    [[nodiscard]] virtual Result<IngestResult> ingest(const Batch& batch) = 0;
+
+    [[nodiscard]] virtual Result<std::vector<StoredRecord>> records(const RecordQuery& query) = 0;
+    // Entries with seq > after_seq in ascending order, at most limit of them.
+    [[nodiscard]] virtual Result<std::vector<StoredEntry>> entries(const std::string& device_id,
+                                                                   std::int64_t after_seq,
+                                                                   std::int64_t limit) = 0;
+    [[nodiscard]] virtual Result<std::vector<StoredHead>> heads(const std::string& device_id) = 0;
+
+    [[nodiscard]] virtual Result<std::optional<BlobState>> blob(const std::string& sha256) = 0;
+    [[nodiscard]] virtual Status put_blob(const BlobState& state) = 0;
+    [[nodiscard]] virtual Status delete_blob(const std::string& sha256) = 0;
+};
+
+}  // namespace fieldlog::server

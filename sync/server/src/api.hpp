@@ -1,0 +1,87 @@
+// The server's endpoints (docs/sync-protocol.md) over plain request and response structs:
+// routing, authentication, batch ingest, resumable blob uploads, admin and read API. Safe to
+// call from several threads at once; calls block on the store, so they run off the I/O threads.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "blob_area.hpp"
+#include "fieldlog/clock.hpp"
+#include "fieldlog/server/server_config.hpp"
+#include "fieldlog/server/server_store.hpp"
+#include "http_message.hpp"
+
+namespace fieldlog::server {
+
+inline constexpr std::size_t max_blob_chunk_bytes = std::size_t{4} * 1024 * 1024;
+
+// A request target split into decoded path segments and query parameters.
+struct Target {
+    std::vector<std::string> segments;
+    std::vector<std::pair<std::string, std::string>> params;
+};
+
+// Refuses anything but a plain origin-form path: no percent-encoding in the path, no empty, "."
+// or ".." segments, no repeated query parameter.
+std::optional<Target> parse_target(std::string_view target, std::string& why);
+
+class Api {
+public:
+    Api(ServerStore& store, BlobArea blobs, const ServerConfig& config, const Sha256& admin_token,
+        const Clock& clock);
+
+    // The largest body this request may carry; the HTTP layer refuses more with 413.
+    std::size_t body_limit(std::string_view method, std::string_view target) const;
+
+    HttpResponse handle(const HttpRequest& request);
+
+private:
+    HttpResponse route(const HttpRequest& request, const Target& target);
+    // /v1/devices/{device_id}/...
+    HttpResponse route_device(const HttpRequest& request, const Target& target,
+                              const std::string& device_id);
+
+    // Each returns a refusal, or nothing when the request may proceed.
+    std::optional<HttpResponse> authenticate_device(const HttpRequest& request,
+                                                    const std::string& device_id);
+    std::optional<HttpResponse> authenticate_admin(const HttpRequest& request) const;
+
+    HttpResponse post_batch(const HttpRequest& request, const std::string& device_id);
+    HttpResponse head_blob(const std::string& sha256);
+    HttpResponse patch_blob(const HttpRequest& request, const std::string& sha256);
+    HttpResponse get_blob(const std::string& sha256);
+    // Reads a blob's state, first finishing an upload a crash cut between moving the verified
+    // file into place and recording it.
+    Result<std::optional<BlobState>> blob_state(const std::string& sha256);
+
+    HttpResponse enrol_device(const HttpRequest& request);
+    HttpResponse revoke_device(const std::string& device_id);
+    HttpResponse list_devices();
+    HttpResponse get_records(const Target& target);
+    HttpResponse get_logs(const Target& target, const std::string& device_id);
+    HttpResponse complaint_summary(const Target& target);
+    HttpResponse document_summary(const Target& target);
+    HttpResponse verify_device(const std::string& device_id);
+
+    std::mutex& blob_lock(std::string_view sha256);
+
+    ServerStore* store_;
+    BlobArea blobs_;
+    const ServerConfig* config_;
+    Sha256 admin_token_sha256_;
+    const Clock* clock_;
+    // Uploads of one blob are serialised; different blobs proceed in parallel.
+    std::array<std::mutex, 64> blob_locks_;
+};
+
+// The HTTP reply for a store error: 507 when the disk is full, 503 when closing, else 500.
+HttpResponse store_failure(const Error& error);
+
+}  // namespace fieldlog::server

@@ -1,0 +1,1018 @@
+#include "fieldlog/server/sqlite_server_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "fieldlog/store/database.hpp"
+
+namespace fieldlog::server {
+
+namespace {
+
+using store::Database;
+using store::Statement;
+using store::Transaction;
+
+struct Migration {
+    int version;
+    const char* sql;
+};
+
+// Released migrations are never edited: an office may hold a database made by any of them.
+constexpr std::array migrations{
+    Migration{1, R"sql(
+CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    token_sha256 BLOB NOT NULL,
+    public_key BLOB,
+    enrolled_ms INTEGER NOT NULL,
+    revoked_ms INTEGER,
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    pending_entries INTEGER NOT NULL DEFAULT 0,
+    pending_bytes INTEGER NOT NULL DEFAULT 0,
+    last_sync_ms INTEGER
+);
+CREATE TABLE entries (
+    device_id TEXT NOT NULL REFERENCES devices (device_id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('put', 'delete')),
+    payload_hash BLOB NOT NULL,
+    prev_hash BLOB NOT NULL,
+    entry_hash BLOB NOT NULL,
+    device_time_ms INTEGER NOT NULL,
+    gnss_time_ms INTEGER,
+    received_ms INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE records (
+    device_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    site_id TEXT,
+    time_ms INTEGER,
+    PRIMARY KEY (device_id, kind, record_id),
+    FOREIGN KEY (device_id, seq) REFERENCES entries (device_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX records_by_kind_time ON records (kind, time_ms);
+CREATE INDEX records_by_site_time ON records (site_id, time_ms);
+CREATE INDEX records_by_device_seq ON records (device_id, seq);
+CREATE TABLE heads (
+    device_id TEXT NOT NULL REFERENCES devices (device_id),
+    seq INTEGER NOT NULL,
+    entry_hash BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    upload_offset INTEGER NOT NULL,
+    complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+    path TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+)sql"},
+};
+
+template <std::size_t N>
+bool copy_bytes(std::span<const std::uint8_t> bytes, std::array<std::uint8_t, N>& out) {
+    if (bytes.size() != N) {
+        return false;
+    }
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+    return true;
+}
+
+Result<std::int64_t> single_int(Database& db, std::string_view sql) {
+    auto stmt = db.prepare(sql);
+    if (!stmt) {
+        return stmt.error();
+    }
+    auto row = (*stmt)->step();
+    if (!row) {
+        return row.error();
+    }
+    std::int64_t value = *row ? (*stmt)->int64(0) : 0;
+    (*stmt)->reset();
+    return value;
+}
+
+Status migrate(Database& db) {
+    auto current = single_int(db, "PRAGMA user_version");
+    if (!current) {
+        return current.error();
+    }
+    if (*current > migrations.back().version) {
+        return Error(Errc::unavailable, "server database " + db.path().string() +
+                                            " has schema version " + std::to_string(*current) +
+                                            ", newer than this fieldlog-server knows (" +
+                                            std::to_string(migrations.back().version) + ")");
+    }
+    for (const Migration& m : migrations) {
+        if (m.version <= *current) {
+            continue;
+        }
+        auto txn = Transaction::begin(db);
+        if (!txn) {
+            return txn.error();
+        }
+        if (auto done = db.exec(m.sql); !done) {
+            return Error(done.error()).context("migration " + std::to_string(m.version));
+        }
+        if (auto done = db.exec("PRAGMA user_version = " + std::to_string(m.version)); !done) {
+            return done.error();
+        }
+        if (auto done = txn->commit(); !done) {
+            return done.error();
+        }
+    }
+    return {};
+}
+
+Result<Database> open_connection(const std::filesystem::path& path) {
+    auto db = Database::open(path);
+    if (!db) {
+        return db.error();
+    }
+    // FULL makes every commit durable before the reply that acknowledges it is sent.
+    if (auto done = db->exec("PRAGMA synchronous = FULL"); !done) {
+        return done.error();
+    }
+    return db;
+}
+
+// Runs write jobs on one thread, the sole owner of the write connection. Whatever jobs are
+// waiting share one transaction and one fsync; each runs inside its own savepoint, so a job
+// that fails leaves no trace while the others still commit.
+class Writer {
+public:
+    using Work = std::function<Status(Database&)>;
+
+    explicit Writer(Database db) : db_(std::move(db)), thread_([this] { loop(); }) {}
+    ~Writer() {
+        {
+            std::lock_guard lock(mutex_);
+            closing_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+    // Returns once the job's writes are committed durably (or have failed).
+    Status run(Work work) {
+        auto job = std::make_shared<Job>();
+        job->work = std::move(work);
+        auto done = job->done.get_future();
+        {
+            std::lock_guard lock(mutex_);
+            if (closing_) {
+                return Error(Errc::unavailable, "the server store is closing");
+            }
+            queue_.push_back(std::move(job));
+        }
+        wake_.notify_one();
+        return done.get();
+    }
+
+private:
+    struct Job {
+        Work work;
+        std::promise<Status> done;
+    };
+    // Bounds how long the first job of a group waits for the last one to be worked on.
+    static constexpr std::size_t max_group = 64;
+
+    void loop() {
+        for (;;) {
+            std::vector<std::shared_ptr<Job>> group;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+                if (queue_.empty()) {
+                    return;
+                }
+                while (!queue_.empty() && group.size() < max_group) {
+                    group.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
+            }
+            run_group(group);
+        }
+    }
+
+    void run_group(const std::vector<std::shared_ptr<Job>>& group) {
+        auto txn = Transaction::begin(db_);
+        if (!txn) {
+            for (const auto& job : group) {
+                job->done.set_value(txn.error());
+            }
+            return;
+        }
+        std::vector<Status> results;
+        results.reserve(group.size());
+        for (const auto& job : group) {
+            results.push_back(run_one(*job));
+        }
+        Status committed = txn->commit();
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            group[i]->done.set_value(committed ? std::move(results[i]) : committed);
+        }
+    }
+
+    Status run_one(Job& job) {
+        if (auto begun = db_.exec("SAVEPOINT job"); !begun) {
+            return begun.error();
+        }
+        Status result;
+        try {
+            result = job.work(db_);
+        } catch (const std::exception& e) {
+            result = Error(Errc::internal, std::string("store job failed: ") + e.what());
+        }
+        if (!result) {
+            (void)db_.exec("ROLLBACK TO job");
+        }
+        if (auto released = db_.exec("RELEASE job"); !released && result) {
+            return released.error();
+        }
+        return result;
+    }
+
+    Database db_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::shared_ptr<Job>> queue_;
+    bool closing_ = false;
+    std::thread thread_;  // last: starts once everything it uses exists
+};
+
+// Read connections, opened on demand and kept for reuse so their prepared statements are too.
+class ReaderPool {
+public:
+    explicit ReaderPool(std::filesystem::path path) : path_(std::move(path)) {}
+
+    class Lease {
+    public:
+        Lease(ReaderPool& pool, std::unique_ptr<Database> db) : pool_(&pool), db_(std::move(db)) {}
+        Lease(Lease&& other) noexcept = default;
+        Lease& operator=(Lease&&) = delete;
+        ~Lease() {
+            if (db_) {
+                pool_->give_back(std::move(db_));
+            }
+        }
+        Database& operator*() { return *db_; }
+
+    private:
+        ReaderPool* pool_;
+        std::unique_ptr<Database> db_;
+    };
+
+    Result<Lease> acquire() {
+        {
+            std::lock_guard lock(mutex_);
+            if (!idle_.empty()) {
+                auto db = std::move(idle_.back());
+                idle_.pop_back();
+                return Lease(*this, std::move(db));
+            }
+        }
+        auto db = Database::open(path_);
+        if (!db) {
+            return db.error();
+        }
+        if (auto done = db->exec("PRAGMA query_only = ON"); !done) {
+            return done.error();
+        }
+        return Lease(*this, std::make_unique<Database>(std::move(*db)));
+    }
+
+private:
+    static constexpr std::size_t max_idle = 8;
+
+    void give_back(std::unique_ptr<Database> db) {
+        std::lock_guard lock(mutex_);
+        if (idle_.size() < max_idle) {
+            idle_.push_back(std::move(db));
+        }
+    }
+
+    std::filesystem::path path_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Database>> idle_;
+};
+
+// Steps a prepared statement through its rows, resetting it however the loop ends.
+template <class Row>
+Status for_each_row(Statement& stmt, Row&& row) {
+    for (;;) {
+        auto more = stmt.step();
+        if (!more) {
+            stmt.reset();
+            return more.error();
+        }
+        if (!*more) {
+            break;
+        }
+        if (auto ok = row(stmt); !ok) {
+            stmt.reset();
+            return ok;
+        }
+    }
+    stmt.reset();
+    return {};
+}
+
+struct DeviceRow {
+    std::optional<store::PublicKey> public_key;
+    std::optional<std::int64_t> revoked_ms;
+    std::int64_t acked_seq = 0;
+};
+
+Result<std::optional<DeviceRow>> read_device_row(Database& db, const std::string& device_id) {
+    auto stmt =
+        db.prepare("SELECT public_key, revoked_ms, acked_seq FROM devices WHERE device_id = ?1");
+    if (!stmt) {
+        return stmt.error();
+    }
+    (*stmt)->bind(1, device_id);
+    std::optional<DeviceRow> out;
+    auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+        DeviceRow row;
+        if (!s.is_null(0)) {
+            store::PublicKey key{};
+            if (!copy_bytes(s.blob(0), key)) {
+                return Error(Errc::corrupt, "device " + device_id + " has a malformed public key");
+            }
+            row.public_key = key;
+        }
+        row.revoked_ms = s.opt_int64(1);
+        row.acked_seq = s.int64(2);
+        out = row;
+        return {};
+    });
+    if (!done) {
+        return done.error();
+    }
+    return out;
+}
+
+Result<std::optional<Sha256>> stored_entry_hash(Database& db, const std::string& device_id,
+                                                std::int64_t seq) {
+    auto stmt = db.prepare("SELECT entry_hash FROM entries WHERE device_id = ?1 AND seq = ?2");
+    if (!stmt) {
+        return stmt.error();
+    }
+    (*stmt)->bind(1, device_id).bind(2, seq);
+    std::optional<Sha256> out;
+    auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+        Sha256 hash{};
+        if (!copy_bytes(s.blob(0), hash)) {
+            return Error(Errc::corrupt, "entry " + std::to_string(seq) + " of device " + device_id +
+                                            " has a malformed hash");
+        }
+        out = hash;
+        return {};
+    });
+    if (!done) {
+        return done.error();
+    }
+    return out;
+}
+
+std::string seq_text(std::int64_t seq) { return "entry " + std::to_string(seq); }
+
+// Everything ingest decides before writing: a rejection never leaves a partial write.
+Result<IngestResult> check_batch(Database& db, const Batch& batch, const DeviceRow& device) {
+    IngestResult result;
+    result.acked_seq = device.acked_seq;
+    if (device.public_key && *device.public_key != batch.public_key) {
+        result.status = IngestStatus::key_mismatch;
+        result.message = "device " + batch.device_id + " is pinned to public key " +
+                         to_hex(*device.public_key) + ", the batch is under " +
+                         to_hex(batch.public_key);
+        return result;
+    }
+    const std::int64_t last = device.acked_seq;
+    const std::int64_t first = batch.entries.front().entry.seq;
+    if (first > last + 1) {
+        result.status = IngestStatus::sequence_gap;
+        result.message = "batch starts at " + seq_text(first) +
+                         " but the server holds entries "
+                         "up to " +
+                         std::to_string(last) + "; the next must be " + std::to_string(last + 1);
+        return result;
+    }
+    for (const IncomingEntry& e : batch.entries) {
+        if (e.entry.seq > last) {
+            break;
+        }
+        auto held = stored_entry_hash(db, batch.device_id, e.entry.seq);
+        if (!held) {
+            return held.error();
+        }
+        if (!*held) {
+            return Error(Errc::corrupt, "device " + batch.device_id + ": " + seq_text(e.entry.seq) +
+                                            " is below acked_seq " + std::to_string(last) +
+                                            " but not stored");
+        }
+        if (**held != e.entry.entry_hash) {
+            result.status = IngestStatus::replay_mismatch;
+            result.message = seq_text(e.entry.seq) + " (" + e.entry.kind + " " + e.entry.record_id +
+                             ") differs from the entry the server already holds under that seq";
+            return result;
+        }
+    }
+    auto first_new = std::find_if(batch.entries.begin(), batch.entries.end(),
+                                  [&](const IncomingEntry& e) { return e.entry.seq > last; });
+    if (first_new == batch.entries.end()) {
+        return result;
+    }
+    Sha256 expected_prev = store::genesis_hash(batch.device_id);
+    if (last > 0) {
+        auto held = stored_entry_hash(db, batch.device_id, last);
+        if (!held) {
+            return held.error();
+        }
+        if (!*held) {
+            return Error(Errc::corrupt, "device " + batch.device_id + ": acked " + seq_text(last) +
+                                            " is not stored");
+        }
+        expected_prev = **held;
+    }
+    if (first_new->entry.prev_hash != expected_prev) {
+        result.status = IngestStatus::broken_chain;
+        result.message = seq_text(first_new->entry.seq) + " (" + first_new->entry.kind + " " +
+                         first_new->entry.record_id + ") does not link to " +
+                         (last > 0 ? "entry " + std::to_string(last) + " held by the server"
+                                   : std::string("the start of this device's chain")) +
+                         " (prev_hash differs)";
+        return result;
+    }
+    auto blob_stmt = db.prepare("SELECT complete FROM blobs WHERE sha256 = ?1");
+    if (!blob_stmt) {
+        return blob_stmt.error();
+    }
+    for (auto it = first_new; it != batch.entries.end(); ++it) {
+        if (!it->blob_sha256 || it->entry.action != "put") {
+            continue;
+        }
+        const std::string& sha = *it->blob_sha256;
+        if (std::find(result.missing_blobs.begin(), result.missing_blobs.end(), sha) !=
+            result.missing_blobs.end()) {
+            continue;
+        }
+        (*blob_stmt)->reset().bind(1, sha);
+        bool complete = false;
+        auto done = for_each_row(**blob_stmt, [&](Statement& s) -> Status {
+            complete = s.int64(0) == 1;
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        if (!complete) {
+            result.missing_blobs.push_back(sha);
+        }
+    }
+    if (!result.missing_blobs.empty()) {
+        result.status = IngestStatus::blob_missing;
+        result.message = std::to_string(result.missing_blobs.size()) +
+                         " photo blob(s) of this batch are not complete on the server; upload "
+                         "them first";
+    }
+    return result;
+}
+
+Result<std::optional<std::string>> inspection_site(Database& db, const std::string& device_id,
+                                                   const std::string& inspection_id) {
+    auto stmt = db.prepare(
+        "SELECT site_id FROM records WHERE device_id = ?1 AND kind = 'inspection' AND "
+        "record_id = ?2");
+    if (!stmt) {
+        return stmt.error();
+    }
+    (*stmt)->bind(1, device_id).bind(2, inspection_id);
+    std::optional<std::string> out;
+    auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+        out = s.opt_text(0);
+        return {};
+    });
+    if (!done) {
+        return done.error();
+    }
+    return out;
+}
+
+Status write_entry(Database& db, const Batch& batch, const IncomingEntry& e) {
+    auto insert = db.prepare(
+        "INSERT INTO entries (device_id, seq, kind, record_id, action, payload_hash, prev_hash, "
+        "entry_hash, device_time_ms, gnss_time_ms, received_ms, payload) VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    if (!insert) {
+        return insert.error();
+    }
+    (*insert)
+        ->bind(1, batch.device_id)
+        .bind(2, e.entry.seq)
+        .bind(3, e.entry.kind)
+        .bind(4, e.entry.record_id)
+        .bind(5, e.entry.action)
+        .bind_blob(6, e.entry.payload_hash)
+        .bind_blob(7, e.entry.prev_hash)
+        .bind_blob(8, e.entry.entry_hash)
+        .bind(9, e.entry.device_time_ms)
+        .bind(10, e.entry.gnss_time_ms)
+        .bind(11, batch.received_ms)
+        .bind(12, e.payload);
+    if (auto done = (*insert)->run(); !done) {
+        return done;
+    }
+    std::optional<std::string> site = e.site_id;
+    if (!site && e.inspection_id) {
+        auto found = inspection_site(db, batch.device_id, *e.inspection_id);
+        if (!found) {
+            return found.error();
+        }
+        site = *found;
+    }
+    auto record = db.prepare(
+        "INSERT INTO records (device_id, kind, record_id, seq, action, site_id, time_ms) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (device_id, kind, record_id) DO UPDATE SET "
+        "seq = excluded.seq, action = excluded.action, site_id = excluded.site_id, "
+        "time_ms = excluded.time_ms");
+    if (!record) {
+        return record.error();
+    }
+    (*record)
+        ->bind(1, batch.device_id)
+        .bind(2, e.entry.kind)
+        .bind(3, e.entry.record_id)
+        .bind(4, e.entry.seq)
+        .bind(5, e.entry.action)
+        .bind(6, site)
+        .bind(7, e.time_ms);
+    return (*record)->run();
+}
+
+Status write_batch(Database& db, const Batch& batch, std::int64_t last) {
+    for (const IncomingEntry& e : batch.entries) {
+        if (e.entry.seq <= last) {
+            continue;
+        }
+        if (auto done = write_entry(db, batch, e); !done) {
+            return done;
+        }
+    }
+    // A replayed head is already held; its signature is deterministic, so nothing is lost.
+    auto head = db.prepare(
+        "INSERT INTO heads (device_id, seq, entry_hash, signature, received_ms) VALUES (?1, ?2, "
+        "?3, ?4, ?5) ON CONFLICT (device_id, seq) DO NOTHING");
+    if (!head) {
+        return head.error();
+    }
+    (*head)
+        ->bind(1, batch.device_id)
+        .bind(2, batch.head.seq)
+        .bind_blob(3, batch.head.entry_hash)
+        .bind_blob(4, batch.head.signature)
+        .bind(5, batch.received_ms);
+    if (auto done = (*head)->run(); !done) {
+        return done;
+    }
+    auto device = db.prepare(
+        "UPDATE devices SET public_key = ?2, acked_seq = MAX(acked_seq, ?3), pending_entries = "
+        "?4, pending_bytes = ?5, last_sync_ms = ?6 WHERE device_id = ?1");
+    if (!device) {
+        return device.error();
+    }
+    (*device)
+        ->bind(1, batch.device_id)
+        .bind_blob(2, batch.public_key)
+        .bind(3, batch.entries.back().entry.seq)
+        .bind(4, batch.pending_entries)
+        .bind(5, batch.pending_bytes)
+        .bind(6, batch.received_ms);
+    return (*device)->run();
+}
+
+DeviceInfo read_device_info(Statement& s) {
+    DeviceInfo info;
+    info.device_id = s.text(0);
+    if (!s.is_null(1)) {
+        store::PublicKey key{};
+        if (copy_bytes(s.blob(1), key)) {
+            info.public_key = key;
+        }
+    }
+    info.enrolled_ms = s.int64(2);
+    info.revoked_ms = s.opt_int64(3);
+    info.last_sync_ms = s.opt_int64(4);
+    info.acked_seq = s.int64(5);
+    info.head_seq = s.opt_int64(6).value_or(0);
+    info.pending_entries = s.int64(7);
+    info.pending_bytes = s.int64(8);
+    return info;
+}
+
+constexpr std::string_view device_info_columns =
+    "SELECT d.device_id, d.public_key, d.enrolled_ms, d.revoked_ms, d.last_sync_ms, d.acked_seq, "
+    "(SELECT MAX(h.seq) FROM heads h WHERE h.device_id = d.device_id), d.pending_entries, "
+    "d.pending_bytes FROM devices d ";
+
+class SqliteServerStore final : public ServerStore {
+public:
+    SqliteServerStore(std::filesystem::path path, Database writer)
+        : readers_(std::move(path)), writer_(std::move(writer)) {}
+
+    Status enrol_device(const std::string& device_id, const Sha256& token_sha256,
+                        const std::optional<store::PublicKey>& public_key,
+                        std::int64_t now_ms) override {
+        return writer_.run([&](Database& db) -> Status {
+            auto existing = read_device_row(db, device_id);
+            if (!existing) {
+                return existing.error();
+            }
+            if (*existing) {
+                return Error(Errc::conflict, "device " + device_id + " is already enrolled" +
+                                                 ((*existing)->revoked_ms ? " (and revoked)" : ""));
+            }
+            auto stmt = db.prepare(
+                "INSERT INTO devices (device_id, token_sha256, public_key, enrolled_ms) VALUES "
+                "(?1, ?2, ?3, ?4)");
+            if (!stmt) {
+                return stmt.error();
+            }
+            (*stmt)->bind(1, device_id).bind_blob(2, token_sha256).bind(4, now_ms);
+            if (public_key) {
+                (*stmt)->bind_blob(3, *public_key);
+            } else {
+                (*stmt)->bind_null(3);
+            }
+            return (*stmt)->run();
+        });
+    }
+
+    Result<std::int64_t> revoke_device(const std::string& device_id, std::int64_t now_ms) override {
+        std::int64_t revoked = now_ms;
+        auto done = writer_.run([&](Database& db) -> Status {
+            auto existing = read_device_row(db, device_id);
+            if (!existing) {
+                return existing.error();
+            }
+            if (!*existing) {
+                return Error(Errc::not_found, "device " + device_id + " is not enrolled");
+            }
+            if ((*existing)->revoked_ms) {
+                revoked = *(*existing)->revoked_ms;
+                return {};
+            }
+            auto stmt = db.prepare("UPDATE devices SET revoked_ms = ?2 WHERE device_id = ?1");
+            if (!stmt) {
+                return stmt.error();
+            }
+            (*stmt)->bind(1, device_id).bind(2, now_ms);
+            return (*stmt)->run();
+        });
+        if (!done) {
+            return done.error();
+        }
+        return revoked;
+    }
+
+    Result<std::optional<DeviceCredential>> device_credential(
+        const std::string& device_id) override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        auto stmt =
+            (**db).prepare("SELECT token_sha256, revoked_ms FROM devices WHERE device_id = ?1");
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)->bind(1, device_id);
+        std::optional<DeviceCredential> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            DeviceCredential c;
+            c.device_id = device_id;
+            if (!copy_bytes(s.blob(0), c.token_sha256)) {
+                return Error(Errc::corrupt, "device " + device_id + " has a malformed token hash");
+            }
+            c.revoked_ms = s.opt_int64(1);
+            out = c;
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Result<std::optional<DeviceInfo>> device(const std::string& device_id) override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        static const std::string sql = std::string(device_info_columns) + "WHERE d.device_id = ?1";
+        auto stmt = (**db).prepare(sql);
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)->bind(1, device_id);
+        std::optional<DeviceInfo> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            out = read_device_info(s);
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Result<std::vector<DeviceInfo>> devices() override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        static const std::string sql = std::string(device_info_columns) + "ORDER BY d.device_id";
+        auto stmt = (**db).prepare(sql);
+        if (!stmt) {
+            return stmt.error();
+        }
+        std::vector<DeviceInfo> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            out.push_back(read_device_info(s));
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Result<IngestResult> ingest(const Batch& batch) override {
+        if (batch.entries.empty()) {
+            return Error(Errc::invalid_argument, "a batch holds at least one entry");
+        }
+        IngestResult result;
+        auto done = writer_.run([&](Database& db) -> Status {
+            auto device = read_device_row(db, batch.device_id);
+            if (!device) {
+                return device.error();
+            }
+            // Checked again here, inside the transaction, so a revocation that commits first
+            // is never overtaken by a batch authenticated a moment before it.
+            if (!*device || (*device)->revoked_ms) {
+                result.status = IngestStatus::unauthorized;
+                result.message = "device " + batch.device_id + " is unknown or revoked";
+                return {};
+            }
+            auto checked = check_batch(db, batch, **device);
+            if (!checked) {
+                return checked.error();
+            }
+            result = std::move(*checked);
+            if (result.status != IngestStatus::accepted) {
+                return {};
+            }
+            if (auto written = write_batch(db, batch, (*device)->acked_seq); !written) {
+                return written;
+            }
+            result.acked_seq = std::max((*device)->acked_seq, batch.entries.back().entry.seq);
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return result;
+    }
+
+    Result<std::vector<StoredRecord>> records(const RecordQuery& q) override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        // One statement per order; absent filters are bound as NULL rather than assembled in.
+        static constexpr std::string_view select =
+            "SELECT r.device_id, r.seq, r.kind, r.record_id, r.site_id, r.time_ms, "
+            "e.device_time_ms, e.gnss_time_ms, e.received_ms, e.payload FROM records r JOIN "
+            "entries e ON e.device_id = r.device_id AND e.seq = r.seq WHERE r.action = 'put' AND "
+            "(?1 IS NULL OR r.device_id = ?1) AND (?2 IS NULL OR r.kind = ?2) AND (?3 IS NULL OR "
+            "r.site_id = ?3) AND (?4 IS NULL OR r.time_ms >= ?4) AND (?5 IS NULL OR r.time_ms < "
+            "?5) AND (?6 IS NULL OR r.seq > ?6) ";
+        static const std::string ascending =
+            std::string(select) + "ORDER BY r.device_id, r.seq LIMIT ?7";
+        static const std::string descending =
+            std::string(select) + "ORDER BY r.seq DESC, r.device_id LIMIT ?7";
+        auto stmt = (**db).prepare(q.newest_first ? descending : ascending);
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)
+            ->bind(1, q.device_id)
+            .bind(2, q.kind)
+            .bind(3, q.site_id)
+            .bind(4, q.from_ms)
+            .bind(5, q.to_ms)
+            .bind(6, q.after_seq)
+            .bind(7, q.limit > 0 ? q.limit : std::int64_t{-1});
+        std::vector<StoredRecord> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            StoredRecord r;
+            r.device_id = s.text(0);
+            r.seq = s.int64(1);
+            r.kind = s.text(2);
+            r.record_id = s.text(3);
+            r.site_id = s.opt_text(4);
+            r.time_ms = s.opt_int64(5);
+            r.device_time_ms = s.int64(6);
+            r.gnss_time_ms = s.opt_int64(7);
+            r.received_ms = s.int64(8);
+            r.payload = s.text(9);
+            out.push_back(std::move(r));
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Result<std::vector<StoredEntry>> entries(const std::string& device_id, std::int64_t after_seq,
+                                             std::int64_t limit) override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        auto stmt = (**db).prepare(
+            "SELECT seq, kind, record_id, action, payload_hash, prev_hash, entry_hash, "
+            "device_time_ms, gnss_time_ms, received_ms, payload FROM entries WHERE device_id = ?1 "
+            "AND seq > ?2 ORDER BY seq LIMIT ?3");
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)->bind(1, device_id).bind(2, after_seq).bind(3, limit);
+        std::vector<StoredEntry> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            StoredEntry e;
+            e.entry.seq = s.int64(0);
+            e.entry.kind = s.text(1);
+            e.entry.record_id = s.text(2);
+            e.entry.action = s.text(3);
+            // A malformed stored hash is left zeroed: verify reports it as an altered entry.
+            copy_bytes(s.blob(4), e.entry.payload_hash);
+            copy_bytes(s.blob(5), e.entry.prev_hash);
+            copy_bytes(s.blob(6), e.entry.entry_hash);
+            e.entry.device_time_ms = s.int64(7);
+            e.entry.gnss_time_ms = s.opt_int64(8);
+            e.received_ms = s.int64(9);
+            e.payload = s.text(10);
+            out.push_back(std::move(e));
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Result<std::vector<StoredHead>> heads(const std::string& device_id) override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        auto stmt = (**db).prepare(
+            "SELECT seq, entry_hash, signature, received_ms FROM heads WHERE device_id = ?1 "
+            "ORDER BY seq");
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)->bind(1, device_id);
+        std::vector<StoredHead> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            StoredHead h;
+            h.head.seq = s.int64(0);
+            copy_bytes(s.blob(1), h.head.entry_hash);
+            copy_bytes(s.blob(2), h.head.signature);
+            h.received_ms = s.int64(3);
+            out.push_back(h);
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Result<std::optional<BlobState>> blob(const std::string& sha256) override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        auto stmt = (**db).prepare(
+            "SELECT size, upload_offset, complete, path, updated_ms FROM blobs WHERE sha256 = ?1");
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)->bind(1, sha256);
+        std::optional<BlobState> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            BlobState b;
+            b.sha256 = sha256;
+            b.size = s.int64(0);
+            b.offset = s.int64(1);
+            b.complete = s.int64(2) == 1;
+            b.path = s.text(3);
+            b.updated_ms = s.int64(4);
+            out = b;
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Status put_blob(const BlobState& b) override {
+        return writer_.run([&](Database& db) -> Status {
+            auto stmt = db.prepare(
+                "INSERT INTO blobs (sha256, size, upload_offset, complete, path, updated_ms) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sha256) DO UPDATE SET size = "
+                "excluded.size, upload_offset = excluded.upload_offset, complete = "
+                "excluded.complete, path = excluded.path, updated_ms = excluded.updated_ms");
+            if (!stmt) {
+                return stmt.error();
+            }
+            (*stmt)
+                ->bind(1, b.sha256)
+                .bind(2, b.size)
+                .bind(3, b.offset)
+                .bind(4, std::int64_t{b.complete ? 1 : 0})
+                .bind(5, b.path)
+                .bind(6, b.updated_ms);
+            return (*stmt)->run();
+        });
+    }
+
+    Status delete_blob(const std::string& sha256) override {
+        return writer_.run([&](Database& db) -> Status {
+            auto stmt = db.prepare("DELETE FROM blobs WHERE sha256 = ?1 AND complete = 0");
+            if (!stmt) {
+                return stmt.error();
+            }
+            (*stmt)->bind(1, sha256);
+            return (*stmt)->run();
+        });
+    }
+
+private:
+    ReaderPool readers_;
+    Writer writer_;
+};
+
+}  // namespace
+
+int sqlite_server_schema_version() { return migrations.back().version; }
+
+Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::filesystem::path& path) {
+    auto db = open_connection(path);
+    if (!db) {
+        return db.error();
+    }
+    auto mode = db->prepare("PRAGMA journal_mode = WAL");
+    if (!mode) {
+        return mode.error();
+    }
+    auto row = (*mode)->step();
+    if (!row) {
+        return row.error();
+    }
+    std::string journal = *row ? (*mode)->text(0) : std::string();
+    (*mode)->reset();
+    if (journal != "wal") {
+        return Error(Errc::database,
+                     "cannot put " + path.string() + " in WAL mode (journal mode " + journal + ")");
+    }
+    if (auto migrated = migrate(*db); !migrated) {
+        return migrated.error();
+    }
+    return std::unique_ptr<ServerStore>(std::make_unique<SqliteServerStore>(path, std::move(*db)));
+}
+
+}  // namespace fieldlog::server
