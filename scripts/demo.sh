@@ -1,24 +1,53 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, starts fieldlogd with the shipped config on a
-# scratch data directory, and records a sample inspection through the fieldlog CLI.
+# The main job: installs what is missing, builds, starts the office server fieldlog-server and the
+# device daemon fieldlogd on loopback with scratch data directories, records a sample inspection
+# through the fieldlog CLI, and shows it synced at the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/install-deps.sh
 cmake --preset dev >/dev/null
-cmake --build --preset dev -j "$(nproc)" --target fieldlogd fieldlog
+cmake --build --preset dev -j "$(nproc)" --target fieldlogd fieldlog fieldlog-server fieldlog-admin
 
 work=$(mktemp -d /tmp/fieldlog-demo.XXXXXX)
 daemon_pid=""
+server_pid=""
 cleanup() {
-    if [[ -n "$daemon_pid" ]] && kill -0 "$daemon_pid" 2>/dev/null; then
-        kill -TERM "$daemon_pid"
-        wait "$daemon_pid" || true
-    fi
+    for pid in $daemon_pid $server_pid; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid"
+            wait "$pid" || true
+        fi
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The office server on a loopback port of its choosing, plain HTTP (TLS in the field).
+umask 077
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/admin.token"
+cat >"$work/fieldlog-server.toml" <<TOML
+[server]
+listen = "127.0.0.1:0"
+threads = 2
+admin_token_file = "$work/admin.token"
+data_dir = "$work/server-data"
+TOML
+build/dev/sync/server/fieldlog-server --config "$work/fieldlog-server.toml" \
+    --port-file "$work/server.port" 2>"$work/fieldlog-server.log" &
+server_pid=$!
+for _ in $(seq 1 100); do
+    [[ -s "$work/server.port" ]] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/fieldlog-server.log"; exit 1; }
+    sleep 0.1
+done
+export FIELDLOG_SERVER="http://127.0.0.1:$(cat "$work/server.port")"
+export FIELDLOG_ADMIN_TOKEN_FILE="$work/admin.token"
+admin() { build/dev/sync/server/fieldlog-admin "$@"; }
+
+# Enrol the device; the server shows its token once.
+admin --json device enrol demo-handheld | sed -n 's/.*"token":"\([0-9a-f]*\)".*/\1/p' >"$work/device.token"
 
 # The shipped config, pointed at the scratch directory and the repository's reference data.
 sed -e "s|^data_dir = .*|data_dir = \"$work/data\"|" \
@@ -26,7 +55,11 @@ sed -e "s|^data_dir = .*|data_dir = \"$work/data\"|" \
     -e "s|^sites = .*|sites = \"$root/config/sites.toml\"|" \
     -e "s|^standards_dir = .*|standards_dir = \"$root/config/standards\"|" \
     -e "s|^id = .*|id = \"demo-handheld\"|" \
+    -e "s|^# url = .*|url = \"$FIELDLOG_SERVER\"|" \
+    -e "s|^# token_file = .*|token_file = \"$work/device.token\"|" \
+    -e "s|^allow_plain_http = .*|allow_plain_http = true|" \
     config/fieldlogd.toml >"$work/fieldlogd.toml"
+umask 022
 
 build/dev/firmware/daemon/fieldlogd --config "$work/fieldlogd.toml" 2>"$work/fieldlogd.log" &
 daemon_pid=$!
@@ -69,4 +102,18 @@ step inspection close --verdict "COD and pH above limit at the outfall; rectific
 step verify
 step export --from "$(date -u +%F)" --to "$(date -u -d tomorrow +%F)" --format csv
 step logs --limit 5
+
+# Back at the office: the device syncs by itself; --wait shows it has drained.
+step sync --wait
+step status
+office() {
+    printf '\n$ fieldlog-admin'
+    printf ' %q' "$@"
+    printf '\n'
+    admin "$@"
+}
+office device list
+office records --device demo-handheld --kind measurement
+office summary complaints
+office verify demo-handheld
 printf '\nData directory: %s (removed on exit)\n' "$work"
