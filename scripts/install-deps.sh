@@ -11,6 +11,7 @@ packages=(
     libgpiod-dev libgtest-dev libgmock-dev libbenchmark-dev
     libtomlplusplus-dev libcli11-dev libexif-dev libsystemd-dev
     curl openssl procps util-linux e2fsprogs iproute2
+    clang libclang-rt-14-dev
 )
 
 missing=()

@@ -17,6 +17,11 @@ run_preset() {
 }
 
 scripts/check-format.sh
+# The fuzz run goes first so that the test summaries are what the run ends with.
+if [[ "${FIELDLOG_SKIP_FUZZ:-0}" != 1 ]]; then
+    echo "== fuzz: NMEA parser for ${FUZZ_SECONDS:=30} s"
+    FUZZ_SECONDS=$FUZZ_SECONDS scripts/fuzz.sh
+fi
 run_preset dev
 if [[ "${FIELDLOG_SKIP_SANITIZERS:-0}" != 1 ]]; then
     run_preset asan
