@@ -1,0 +1,58 @@
+// Power as Linux reports it under /sys/class/power_supply.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "fieldlog/power/power.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace fieldlog::power {
+
+struct SysfsPowerConfig {
+    // Tests point this at a tree of their own.
+    std::filesystem::path root = "/sys/class/power_supply";
+    // Each reading wakes the device: the default keeps an idle one at two wake-ups a minute.
+    std::chrono::milliseconds poll_interval = std::chrono::seconds(30);
+    LowBatteryConfig low_battery;
+};
+
+// Checks poll_interval (1 ms to 1 hour) and low_battery.
+[[nodiscard]] Status validate(const SysfsPowerConfig& config);
+
+// Reads every supply under root once. Battery supplies (type "Battery") give the level from
+// capacity, or from energy_now/energy_full or charge_now/charge_full where a fuel gauge offers
+// no capacity, and the charge state from status; a battery whose present is 0 is skipped; with
+// several batteries the level is their mean. Mains, USB* and Wireless supplies count as external
+// power when online is 1. A missing root is not_found; a battery without a readable level gives
+// invalid_argument (garbage) or not_found (no level file), naming the file. Smaller oddities
+// (an unknown status, a supply without a type) become warnings. low_battery is left false.
+[[nodiscard]] Result<PowerState> read_power_supplies(const std::filesystem::path& root);
+
+class SysfsPower final : public Power {
+public:
+    // Reads once at once (a failed reading is a state, reported by state(), not a failure to
+    // open), then every poll_interval. Fails only on a bad config.
+    [[nodiscard]] static Result<std::unique_ptr<SysfsPower>> open(boost::asio::io_context& io,
+                                                                  const SysfsPowerConfig& config);
+    ~SysfsPower() override;
+    SysfsPower(const SysfsPower&) = delete;
+    SysfsPower& operator=(const SysfsPower&) = delete;
+
+    [[nodiscard]] Result<PowerState> state() const override;
+    void on_change(ChangeHandler handler) override;
+    // Reads now, e.g. when the dock line says a charger came or went, rather than at the next
+    // poll; the poll schedule is kept. Handlers run inside this call when the state changed.
+    void refresh();
+
+private:
+    struct Impl;
+    explicit SysfsPower(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace fieldlog::power
