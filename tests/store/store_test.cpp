@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "fieldlog/canonical_json.hpp"
 #include "fieldlog/files.hpp"
 #include "temp_dir.hpp"
 
@@ -324,6 +325,44 @@ TEST_F(StoreTest, SecondStoreOnTheSameDataDirIsRefusedWhileTheFirstIsOpen) {
     store_.reset();
     auto after_close = Store::open(options, {note_kind()});
     EXPECT_TRUE(after_close);
+}
+
+}  // namespace
+}  // namespace fieldlog::store
+
+namespace fieldlog::store {
+namespace {
+
+// The entry hash input is written out by hand for speed; it must stay byte for byte the
+// canonical JSON of the same fields, which other implementations reproduce.
+TEST(EvidenceChain, EntryHashInputIsTheCanonicalJsonOfItsFields) {
+    const std::vector<std::string> ids{"plain", "with \"quotes\" and \\ slash", "控制 unicode",
+                                       "tab\tand\nnewline", ""};
+    std::int64_t seq = 1;
+    for (const auto& id : ids) {
+        for (bool with_gnss : {false, true}) {
+            ChainEntry e;
+            e.seq = seq++;
+            e.kind = "measurement";
+            e.record_id = id;
+            e.action = "put";
+            e.payload_hash = sha256(id);
+            e.prev_hash = sha256("prev" + id);
+            e.device_time_ms = 1'795'575'845'123 + e.seq;
+            if (with_gnss) e.gnss_time_ms = -5;
+            json::object fields{{"v", 1},
+                                {"seq", e.seq},
+                                {"kind", e.kind},
+                                {"record_id", e.record_id},
+                                {"action", e.action},
+                                {"payload_hash", to_hex(e.payload_hash)},
+                                {"prev_hash", to_hex(e.prev_hash)},
+                                {"device_time_ms", e.device_time_ms},
+                                {"gnss_time_ms", with_gnss ? json::value(-5) : json::value()}};
+            EXPECT_EQ(entry_hash_fields_json(e), canonical_json(fields));
+            EXPECT_EQ(compute_entry_hash(e), sha256(canonical_json(fields)));
+        }
+    }
 }
 
 }  // namespace

@@ -8,7 +8,9 @@ namespace fieldlog {
 
 namespace {
 
-void append_canonical(const boost::json::value& value, std::string& out) {
+// A copy whose objects hold their members in sorted key order: Boost.JSON objects keep
+// insertion order, so one serialize() call then writes the canonical bytes.
+boost::json::value sorted_copy(const boost::json::value& value) {
     switch (value.kind()) {
         case boost::json::kind::object: {
             const auto& object = value.get_object();
@@ -19,40 +21,29 @@ void append_canonical(const boost::json::value& value, std::string& out) {
             }
             std::sort(members.begin(), members.end(),
                       [](const auto* a, const auto* b) { return a->key() < b->key(); });
-            out.push_back('{');
-            bool first = true;
+            boost::json::object out(members.size());
             for (const auto* member : members) {
-                if (!first) out.push_back(',');
-                first = false;
-                out += boost::json::serialize(boost::json::string_view(member->key()));
-                out.push_back(':');
-                append_canonical(member->value(), out);
+                out.emplace(member->key(), sorted_copy(member->value()));
             }
-            out.push_back('}');
-            break;
+            return out;
         }
         case boost::json::kind::array: {
-            out.push_back('[');
-            bool first = true;
+            boost::json::array out;
+            out.reserve(value.get_array().size());
             for (const auto& element : value.get_array()) {
-                if (!first) out.push_back(',');
-                first = false;
-                append_canonical(element, out);
+                out.push_back(sorted_copy(element));
             }
-            out.push_back(']');
-            break;
+            return out;
         }
         default:
-            out += boost::json::serialize(value);
+            return value;
     }
 }
 
 }  // namespace
 
 std::string canonical_json(const boost::json::value& value) {
-    std::string out;
-    append_canonical(value, out);
-    return out;
+    return boost::json::serialize(sorted_copy(value));
 }
 
 }  // namespace fieldlog

@@ -1,6 +1,7 @@
 #include "fieldlog/store/evidence.hpp"
 
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <map>
 #include <unordered_set>
 
@@ -12,24 +13,39 @@ Sha256 genesis_hash(std::string_view device_id) {
     return sha256("fieldlog-chain-v1:" + std::string(device_id));
 }
 
-Sha256 compute_entry_hash(const ChainEntry& entry) {
-    boost::json::object fields{
-        {"v", 1},
-        {"seq", entry.seq},
-        {"kind", entry.kind},
-        {"record_id", entry.record_id},
-        {"action", entry.action},
-        {"payload_hash", to_hex(entry.payload_hash)},
-        {"prev_hash", to_hex(entry.prev_hash)},
-        {"device_time_ms", entry.device_time_ms},
-    };
-    if (entry.gnss_time_ms) {
-        fields["gnss_time_ms"] = *entry.gnss_time_ms;
-    } else {
-        fields["gnss_time_ms"] = nullptr;
-    }
-    return sha256(canonical_json(fields));
+namespace {
+
+// The entry's fields in canonical JSON (keys in sorted order, no white space): the bytes its
+// entry hash is computed over. Written out directly since it runs for every record saved;
+// tests check it against canonical_json() of the same fields as an object.
+std::string entry_hash_input(const ChainEntry& entry) {
+    std::string out;
+    out.reserve(320 + entry.kind.size() + entry.record_id.size());
+    out += "{\"action\":";
+    out += boost::json::serialize(boost::json::string_view(entry.action));
+    out += ",\"device_time_ms\":";
+    out += std::to_string(entry.device_time_ms);
+    out += ",\"gnss_time_ms\":";
+    out += entry.gnss_time_ms ? std::to_string(*entry.gnss_time_ms) : std::string("null");
+    out += ",\"kind\":";
+    out += boost::json::serialize(boost::json::string_view(entry.kind));
+    out += ",\"payload_hash\":\"";
+    out += to_hex(entry.payload_hash);
+    out += "\",\"prev_hash\":\"";
+    out += to_hex(entry.prev_hash);
+    out += "\",\"record_id\":";
+    out += boost::json::serialize(boost::json::string_view(entry.record_id));
+    out += ",\"seq\":";
+    out += std::to_string(entry.seq);
+    out += ",\"v\":1}";
+    return out;
 }
+
+}  // namespace
+
+std::string entry_hash_fields_json(const ChainEntry& entry) { return entry_hash_input(entry); }
+
+Sha256 compute_entry_hash(const ChainEntry& entry) { return sha256(entry_hash_input(entry)); }
 
 std::string head_message(std::string_view device_id, std::int64_t seq, const Sha256& entry_hash) {
     boost::json::object fields{

@@ -32,6 +32,8 @@ struct ChainEntry {
 Sha256 genesis_hash(std::string_view device_id);
 // The hash over an entry's fields (all but entry_hash itself), in canonical JSON.
 Sha256 compute_entry_hash(const ChainEntry& entry);
+// The canonical JSON that compute_entry_hash hashes, for other implementations to compare with.
+std::string entry_hash_fields_json(const ChainEntry& entry);
 // The bytes the device signs for a head; the server verifies the same bytes.
 std::string head_message(std::string_view device_id, std::int64_t seq, const Sha256& entry_hash);
 
