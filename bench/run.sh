@@ -5,15 +5,18 @@
 #
 # Build first, for example:
 #   cmake --preset release && cmake --build build/release --target \
-#       bench_store_commits bench_daemon_clients bench_daemon_rss
+#       bench_store_commits bench_daemon_clients bench_daemon_rss \
+#       bench_sync_records bench_photo_upload
+# bench_photo_upload runs curl (the command-line tool) from PATH.
 # Temp files go under $FIELDLOG_BENCH_DIR (default /var/tmp) and are removed afterwards.
-# Takes about 70 s on 2 cores.
+# Takes about 2 minutes on 2 cores.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$repo/build/release}"
 bench="$build/bench"
-for b in bench_store_commits bench_daemon_clients bench_daemon_rss; do
+for b in bench_store_commits bench_daemon_clients bench_daemon_rss bench_sync_records \
+    bench_photo_upload; do
     if [[ ! -x "$bench/$b" ]]; then
         echo "run.sh: $bench/$b is missing; build the bench targets in $build first" >&2
         exit 2
@@ -31,17 +34,21 @@ echo
 status=0
 run() {
     local name="$1"
-    shift
+    local label="$2"
+    shift 2
     echo "== $name $*"
-    if ! "$bench/$name" "$@" 2>&1 | tee "$out/$name.txt"; then
+    if ! "$bench/$name" "$@" 2>&1 | tee "$out/$label.txt"; then
         echo "run.sh: $name failed" >&2
         status=1
     fi
     echo
 }
-run bench_store_commits
-run bench_daemon_clients
-run bench_daemon_rss
+run bench_store_commits bench_store_commits
+run bench_daemon_clients bench_daemon_clients
+run bench_daemon_rss bench_daemon_rss
+run bench_sync_records bench_sync_records
+run bench_photo_upload bench_photo_upload
+run bench_photo_upload bench_photo_upload_4mib --chunk-bytes 4194304
 
 echo "================ results ================"
 sed -n '/^bench_store_commits: median/,$p' "$out/bench_store_commits.txt"
@@ -49,4 +56,10 @@ echo
 sed -n '/^  disk:/,$p' "$out/bench_daemon_clients.txt"
 echo
 sed -n '/^stored /,$p' "$out/bench_daemon_rss.txt"
+echo
+sed -n '/^bench_sync_records: median/,$p' "$out/bench_sync_records.txt"
+echo
+sed -n '/^bench_photo_upload: median/,$p' "$out/bench_photo_upload.txt"
+echo
+sed -n '/^bench_photo_upload: median/,$p' "$out/bench_photo_upload_4mib.txt"
 exit "$status"

@@ -171,11 +171,12 @@ int DaemonProcess::stop() {
     return status;
 }
 
-ControlClient::ControlClient(const fs::path& socket) : fd_(connect_unix(socket)) {
+ControlClient::ControlClient(const fs::path& socket, std::chrono::seconds reply_timeout)
+    : fd_(connect_unix(socket)) {
     if (fd_ < 0) {
         throw std::runtime_error(system_error("cannot connect to " + socket.string()));
     }
-    timeval timeout{30, 0};
+    timeval timeout{static_cast<time_t>(reply_timeout.count()), 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
 }
 

@@ -44,7 +44,9 @@ private:
 // One control-socket connection. Every call waits for its reply (one request outstanding).
 class ControlClient {
 public:
-    explicit ControlClient(const std::filesystem::path& socket);
+    // A reply that takes longer than timeout is an error (sync with wait may take long).
+    explicit ControlClient(const std::filesystem::path& socket,
+                           std::chrono::seconds timeout = std::chrono::seconds(30));
     ~ControlClient();
     ControlClient(const ControlClient&) = delete;
     ControlClient& operator=(const ControlClient&) = delete;

@@ -1,6 +1,7 @@
 #include "fieldlog/server/admin_app.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -217,7 +218,8 @@ int list_devices(Session& s) {
         return 0;
     }
     s.out() << std::left << std::setw(24) << "DEVICE" << std::setw(10) << "ACKED" << std::setw(10)
-            << "HEAD" << std::setw(22) << "PENDING" << std::setw(26) << "LAST SYNC"
+            << "HEAD" << std::setw(22) << "PENDING" << std::setw(10) << "WITHHELD" << std::setw(26)
+            << "LAST SYNC"
             << "STATUS\n";
     for (const json::value& v : devices->get_array()) {
         if (!v.is_object()) continue;
@@ -227,7 +229,7 @@ int list_devices(Session& s) {
         bool revoked = d.contains("revoked_ms") && d.at("revoked_ms").is_int64();
         s.out() << std::left << std::setw(24) << text_of(d, "device_id") << std::setw(10)
                 << int_of(d, "acked_seq") << std::setw(10) << int_of(d, "head_seq") << std::setw(22)
-                << pending << std::setw(26)
+                << pending << std::setw(10) << int_of(d, "withheld_entries") << std::setw(26)
                 << time_text(d.contains("last_sync_ms") ? d.at("last_sync_ms") : json::value())
                 << (revoked ? "revoked " + time_text(d.at("revoked_ms")) : "active") << "\n";
     }
@@ -308,6 +310,50 @@ int logs(Session& s, const std::string& device, std::int64_t limit) {
         s.out() << time_text(e.contains("time_ms") ? e.at("time_ms") : json::value()) << "  "
                 << std::left << std::setw(8) << text_of(e, "level") << text_of(e, "event") << "  "
                 << text_of(e, "message") << "\n";
+    }
+    return 0;
+}
+
+// Text the server stored from a device, for one terminal line: no control characters.
+std::string one_line(std::string text) {
+    std::replace_if(
+        text.begin(), text.end(),
+        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, ' ');
+    return text;
+}
+
+int withheld(Session& s, const std::string& device, std::int64_t limit, std::int64_t after_seq) {
+    std::string query;
+    if (limit > 0) query += "?limit=" + std::to_string(limit);
+    if (after_seq >= 0)
+        query +=
+            (query.empty() ? "?" : "&") + std::string("after_seq=") + std::to_string(after_seq);
+    json::object r;
+    if (int rc =
+            s.call("GET", "/v1/devices/" + percent_encode(device) + "/withheld" + query, "", r);
+        rc != 0) {
+        return rc;
+    }
+    if (s.json()) {
+        s.print_json(r);
+        return 0;
+    }
+    const json::value* entries = r.if_contains("entries");
+    if (entries == nullptr || !entries->is_array() || entries->get_array().empty()) {
+        s.out() << "no withheld entries from " << device << "\n";
+        return 0;
+    }
+    std::int64_t total = int_of(r, "withheld_entries");
+    s.out() << device << ": " << total << " withheld " << (total == 1 ? "entry" : "entries")
+            << " (held without payload; the records stay on the device)\n";
+    for (const json::value& v : entries->get_array()) {
+        if (!v.is_object()) continue;
+        const json::object& e = v.get_object();
+        s.out() << "  entry " << int_of(e, "seq") << "  " << one_line(text_of(e, "kind")) << " "
+                << one_line(text_of(e, "record_id")) << "  received "
+                << time_text(e.contains("received_ms") ? e.at("received_ms") : json::value())
+                << "  " << one_line(text_of(e, "code")) << ": " << one_line(text_of(e, "message"))
+                << "\n";
     }
     return 0;
 }
@@ -432,6 +478,23 @@ int run_admin(std::span<const std::string> args, std::ostream& out, std::ostream
         ->check(CLI::Range(1, 1000));
     logs_cmd->callback(
         [&] { action = [&](Session& s) { return logs(s, logs_device, logs_limit); }; });
+
+    std::string withheld_device;
+    std::int64_t withheld_limit = 0;
+    std::int64_t withheld_after = -1;
+    CLI::App* withheld_cmd = app.add_subcommand(
+        "withheld", "entries a device sent without their payload, with the reason");
+    withheld_cmd->add_option("DEVICE_ID", withheld_device, "the device's id")->required();
+    withheld_cmd->add_option("--limit", withheld_limit, "at most this many (1 to 1000)")
+        ->check(CLI::Range(1, 1000));
+    withheld_cmd
+        ->add_option("--after-seq", withheld_after, "only entries after this seq (the next page)")
+        ->check(CLI::NonNegativeNumber);
+    withheld_cmd->callback([&] {
+        action = [&](Session& s) {
+            return withheld(s, withheld_device, withheld_limit, withheld_after);
+        };
+    });
 
     std::string summary_what, summary_device;
     CLI::App* summary_cmd = app.add_subcommand("summary", "complaint or document summary");

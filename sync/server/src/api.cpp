@@ -283,10 +283,12 @@ HttpResponse Api::route_device(const HttpRequest& request, const Target& target,
         if (auto refused = authenticate_device(request, device_id)) return *refused;
         return method == "HEAD" ? head_blob(s[4]) : patch_blob(request, s[4]);
     }
-    if (s.size() == 4 && (s[3] == "logs" || s[3] == "verify")) {
+    if (s.size() == 4 && (s[3] == "logs" || s[3] == "verify" || s[3] == "withheld")) {
         if (method != "GET") return method_not_allowed("GET");
         if (auto refused = authenticate_admin(request)) return *refused;
-        return s[3] == "logs" ? get_logs(target, device_id) : verify_device(device_id);
+        if (s[3] == "logs") return get_logs(target, device_id);
+        if (s[3] == "withheld") return get_withheld(target, device_id);
+        return verify_device(device_id);
     }
     return not_found("no such resource");
 }

@@ -66,6 +66,7 @@ private:
     HttpResponse list_devices();
     HttpResponse get_records(const Target& target);
     HttpResponse get_logs(const Target& target, const std::string& device_id);
+    HttpResponse get_withheld(const Target& target, const std::string& device_id);
     HttpResponse complaint_summary(const Target& target);
     HttpResponse document_summary(const Target& target);
     HttpResponse verify_device(const std::string& device_id);

@@ -1,5 +1,6 @@
 #include "batch.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -56,6 +57,11 @@ public:
 
     std::string where(std::string_view key) const {
         return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    }
+
+    // Keeps the first problem: one found in a nested object counts like one of this object's.
+    void fail_with(Refusal refusal) {
+        if (!*refusal_) *refusal_ = std::move(refusal);
     }
 
     void fail(std::string_view key, std::string_view reason, int status = 400,
@@ -172,6 +178,38 @@ std::string entry_name(const store::ChainEntry& e) {
     return "entry " + std::to_string(e.seq) + " (" + e.kind + " " + e.record_id + ")";
 }
 
+// Whether text holds a control character (C0 or DEL): none belongs in a one-line code.
+bool has_control(std::string_view text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// The "withheld" member of an entry: {"code": 1 to 64 characters, "message": at most
+// max_withheld_message_bytes}. Members beyond these two are ignored, as in the entry itself.
+std::optional<WithheldReason> read_withheld(const json::value& value, ObjectReader& entry) {
+    if (!value.is_object()) {
+        entry.fail("withheld", "expected an object {\"code\", \"message\"}, got " +
+                                   std::string(json_kind(value)));
+        return std::nullopt;
+    }
+    std::optional<Refusal> refusal;
+    ObjectReader w(value.get_object(), entry.where("withheld"), refusal);
+    const json::string* code = w.string("code");
+    const json::string* message = w.string("message");
+    if (code != nullptr && (code->empty() || code->size() > 64 || has_control(*code))) {
+        w.fail("code", "expected 1 to 64 characters with no control characters");
+    }
+    if (message != nullptr && message->size() > max_withheld_message_bytes) {
+        w.fail("message", "expected at most " + std::to_string(max_withheld_message_bytes) +
+                              " bytes, got " + std::to_string(message->size()));
+    }
+    if (refusal) {
+        entry.fail_with(std::move(*refusal));
+        return std::nullopt;
+    }
+    return WithheldReason{std::string(*code), std::string(*message)};
+}
+
 std::variant<IncomingEntry, Refusal> read_entry(const json::value& value, std::size_t index) {
     std::string path = "entries[" + std::to_string(index) + "]";
     if (!value.is_object()) {
@@ -209,8 +247,28 @@ std::variant<IncomingEntry, Refusal> read_entry(const json::value& value, std::s
     if (auto h = r.hex<32>("entry_hash")) e.entry_hash = *h;
     if (auto t = r.integer("device_time_ms", INT64_MIN, INT64_MAX)) e.device_time_ms = *t;
     if (auto t = r.nullable_integer("gnss_time_ms")) e.gnss_time_ms = *t;
-    const json::string* payload = r.string("payload");
+    const json::value* withheld = r.find("withheld", false);
+    if (withheld != nullptr && withheld->is_null()) withheld = nullptr;
+    const json::string* payload = nullptr;
+    if (withheld != nullptr) {
+        in.withheld = read_withheld(*withheld, r);
+        if (const json::value* p = r.find("payload", true); p != nullptr && !p->is_null()) {
+            r.fail("payload", "a withheld entry is sent without its payload (null), got " +
+                                  std::string(json_kind(*p)));
+        }
+    } else if (const json::value* p = r.find("payload", true); p != nullptr && p->is_null()) {
+        r.fail("payload", "null only with \"withheld\": {\"code\", \"message\"}");
+    } else {
+        payload = r.string("payload");
+    }
     if (refusal) return *refusal;
+    if (in.withheld) {
+        // The entry hash covers payload_hash, not the payload: the chain still checks.
+        if (store::compute_entry_hash(e) != e.entry_hash) {
+            return broken(entry_name(e) + ": entry_hash does not match the entry's fields");
+        }
+        return in;
+    }
     in.payload = std::string(*payload);
 
     boost::system::error_code ec;

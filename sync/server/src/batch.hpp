@@ -19,6 +19,9 @@ struct Refusal {
 };
 
 inline constexpr std::size_t max_batch_entries = 1000;
+// The longest reason a withheld entry may carry (the device keeps the server's message, which
+// it cuts to 512 bytes, or its own).
+inline constexpr std::size_t max_withheld_message_bytes = 4096;
 
 // device_id comes from the request target and was checked there.
 std::variant<Batch, Refusal> parse_batch(std::string_view body, const std::string& device_id,

@@ -159,7 +159,8 @@ HttpResponse Api::list_devices() {
             {"acked_seq", d.acked_seq},
             {"head_seq", d.head_seq},
             {"pending_entries", d.pending_entries},
-            {"pending_bytes", d.pending_bytes}});
+            {"pending_bytes", d.pending_bytes},
+            {"withheld_entries", d.withheld_entries}});
     }
     return ok_json(json::object{{"devices", std::move(list)}});
 }
@@ -199,6 +200,33 @@ HttpResponse Api::get_logs(const Target& target, const std::string& device_id) {
     json::array entries;
     for (const StoredRecord& r : *records) entries.push_back(parse_payload(r.payload));
     return ok_json(json::object{{"device_id", device_id}, {"entries", std::move(entries)}});
+}
+
+HttpResponse Api::get_withheld(const Target& target, const std::string& device_id) {
+    Params p(target, {"limit", "after_seq"});
+    std::int64_t limit = p.integer("limit", 1, max_limit).value_or(default_limit);
+    std::int64_t after_seq = p.integer("after_seq", 0, INT64_MAX).value_or(0);
+    if (p.refusal()) return *p.refusal();
+    auto device = store_->device(device_id);
+    if (!device) return store_failure(device.error());
+    if (!*device)
+        return error_response(404, "not_found", "device " + device_id + " is not enrolled");
+    auto list = store_->withheld(device_id, after_seq, limit);
+    if (!list) return store_failure(list.error());
+    json::array entries;
+    for (const WithheldEntry& w : *list) {
+        entries.push_back(json::object{{"seq", w.seq},
+                                       {"kind", w.kind},
+                                       {"record_id", w.record_id},
+                                       {"action", w.action},
+                                       {"device_time_ms", w.device_time_ms},
+                                       {"code", w.reason.code},
+                                       {"message", w.reason.message},
+                                       {"received_ms", w.received_ms}});
+    }
+    return ok_json(json::object{{"device_id", device_id},
+                                {"withheld_entries", (*device)->withheld_entries},
+                                {"entries", std::move(entries)}});
 }
 
 HttpResponse Api::complaint_summary(const Target& target) {
@@ -285,6 +313,7 @@ HttpResponse Api::verify_device(const std::string& device_id) {
     Sha256 prev = store::genesis_hash(device_id);
     std::int64_t expected = 1;
     std::int64_t checked = 0;
+    std::int64_t withheld = 0;
     for (;;) {
         auto page = store_->entries(device_id, expected - 1, verify_page);
         if (!page) return store_failure(page.error());
@@ -299,7 +328,14 @@ HttpResponse Api::verify_device(const std::string& device_id) {
             } else if (e.prev_hash != prev) {
                 problem(e.seq, name + " does not link to the entry before it");
             }
-            if (sha256(s.payload) != e.payload_hash) {
+            // A withheld entry is present without its payload: its fields, hash and link are
+            // checked like any other's, and there is no payload to hash.
+            if (!s.payload) {
+                ++withheld;
+                if (!s.withheld) {
+                    problem(e.seq, name + " has neither a payload nor a withheld reason");
+                }
+            } else if (sha256(*s.payload) != e.payload_hash) {
                 problem(e.seq, name + ": the stored payload does not match its payload_hash");
             }
             if (store::compute_entry_hash(e) != e.entry_hash) {
@@ -350,6 +386,7 @@ HttpResponse Api::verify_device(const std::string& device_id) {
     return ok_json(json::object{{"device_id", device_id},
                                 {"ok", ok},
                                 {"entries_checked", checked},
+                                {"withheld_entries", withheld},
                                 {"heads_checked", static_cast<std::int64_t>(heads->size())},
                                 {"acked_seq", (*device)->acked_seq},
                                 {"head_seq", head_seq},

@@ -22,6 +22,9 @@ using store::Transaction;
 struct Migration {
     int version;
     const char* sql;
+    // Rebuilds a table that others refer to: foreign keys are not enforced while it runs (the
+    // pragma cannot change inside a transaction) and are checked in full before it commits.
+    bool rebuilds_tables = false;
 };
 
 // Released migrations are never edited: an office may hold a database made by any of them.
@@ -84,6 +87,40 @@ CREATE TABLE blobs (
     updated_ms INTEGER NOT NULL
 );
 )sql"},
+    // Withheld entries (docs/sync-protocol.md): a chain entry held without its payload, with
+    // the reason the device gives. SQLite cannot drop NOT NULL from a column, so the table is
+    // rebuilt; received_ms stays the entry's, filled_ms is when a later re-send brought the
+    // payload. The partial index serves the withheld list and the per-device count.
+    Migration{2, R"sql(
+CREATE TABLE entries_v2 (
+    device_id TEXT NOT NULL REFERENCES devices (device_id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('put', 'delete')),
+    payload_hash BLOB NOT NULL,
+    prev_hash BLOB NOT NULL,
+    entry_hash BLOB NOT NULL,
+    device_time_ms INTEGER NOT NULL,
+    gnss_time_ms INTEGER,
+    received_ms INTEGER NOT NULL,
+    payload TEXT,
+    withheld_code TEXT,
+    withheld_message TEXT,
+    filled_ms INTEGER,
+    CHECK (payload IS NOT NULL OR withheld_code IS NOT NULL),
+    CHECK ((withheld_code IS NULL) = (withheld_message IS NULL)),
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
+INSERT INTO entries_v2 (device_id, seq, kind, record_id, action, payload_hash, prev_hash,
+    entry_hash, device_time_ms, gnss_time_ms, received_ms, payload)
+SELECT device_id, seq, kind, record_id, action, payload_hash, prev_hash, entry_hash,
+    device_time_ms, gnss_time_ms, received_ms, payload FROM entries;
+DROP TABLE entries;
+ALTER TABLE entries_v2 RENAME TO entries;
+CREATE INDEX entries_withheld ON entries (device_id, seq) WHERE payload IS NULL;
+)sql",
+              true},
 };
 
 template <std::size_t N>
@@ -109,6 +146,31 @@ Result<std::int64_t> single_int(Database& db, std::string_view sql) {
     return value;
 }
 
+Status apply_migration(Database& db, const Migration& m) {
+    auto txn = Transaction::begin(db);
+    if (!txn) {
+        return txn.error();
+    }
+    if (auto done = db.exec(m.sql); !done) {
+        return Error(done.error()).context("migration " + std::to_string(m.version));
+    }
+    if (m.rebuilds_tables) {
+        auto violations = single_int(db, "SELECT COUNT(*) FROM pragma_foreign_key_check");
+        if (!violations) {
+            return violations.error();
+        }
+        if (*violations != 0) {
+            return Error(Errc::corrupt, "migration " + std::to_string(m.version) + " leaves " +
+                                            std::to_string(*violations) +
+                                            " rows that refer to nothing; nothing was changed");
+        }
+    }
+    if (auto done = db.exec("PRAGMA user_version = " + std::to_string(m.version)); !done) {
+        return done.error();
+    }
+    return txn->commit();
+}
+
 Status migrate(Database& db) {
     auto current = single_int(db, "PRAGMA user_version");
     if (!current) {
@@ -124,18 +186,19 @@ Status migrate(Database& db) {
         if (m.version <= *current) {
             continue;
         }
-        auto txn = Transaction::begin(db);
-        if (!txn) {
-            return txn.error();
+        if (m.rebuilds_tables) {
+            if (auto off = db.exec("PRAGMA foreign_keys = OFF"); !off) {
+                return off.error();
+            }
         }
-        if (auto done = db.exec(m.sql); !done) {
-            return Error(done.error()).context("migration " + std::to_string(m.version));
+        Status applied = apply_migration(db, m);
+        if (m.rebuilds_tables) {
+            if (auto on = db.exec("PRAGMA foreign_keys = ON"); !on && applied) {
+                return on.error();
+            }
         }
-        if (auto done = db.exec("PRAGMA user_version = " + std::to_string(m.version)); !done) {
-            return done.error();
-        }
-        if (auto done = txn->commit(); !done) {
-            return done.error();
+        if (!applied) {
+            return applied;
         }
     }
     return {};
@@ -371,21 +434,28 @@ Result<std::optional<DeviceRow>> read_device_row(Database& db, const std::string
     return out;
 }
 
-Result<std::optional<Sha256>> stored_entry_hash(Database& db, const std::string& device_id,
-                                                std::int64_t seq) {
-    auto stmt = db.prepare("SELECT entry_hash FROM entries WHERE device_id = ?1 AND seq = ?2");
+struct HeldEntry {
+    Sha256 entry_hash{};
+    bool withheld = false;  // held without its payload
+};
+
+Result<std::optional<HeldEntry>> stored_entry(Database& db, const std::string& device_id,
+                                              std::int64_t seq) {
+    auto stmt = db.prepare(
+        "SELECT entry_hash, payload IS NULL FROM entries WHERE device_id = ?1 AND seq = ?2");
     if (!stmt) {
         return stmt.error();
     }
     (*stmt)->bind(1, device_id).bind(2, seq);
-    std::optional<Sha256> out;
+    std::optional<HeldEntry> out;
     auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-        Sha256 hash{};
-        if (!copy_bytes(s.blob(0), hash)) {
+        HeldEntry held;
+        if (!copy_bytes(s.blob(0), held.entry_hash)) {
             return Error(Errc::corrupt, "entry " + std::to_string(seq) + " of device " + device_id +
                                             " has a malformed hash");
         }
-        out = hash;
+        held.withheld = s.int64(1) == 1;
+        out = held;
         return {};
     });
     if (!done) {
@@ -396,8 +466,10 @@ Result<std::optional<Sha256>> stored_entry_hash(Database& db, const std::string&
 
 std::string seq_text(std::int64_t seq) { return "entry " + std::to_string(seq); }
 
-// Everything ingest decides before writing: a rejection never leaves a partial write.
-Result<IngestResult> check_batch(Database& db, const Batch& batch, const DeviceRow& device) {
+// Everything ingest decides before writing: a rejection never leaves a partial write. fills
+// receives the entries the server holds withheld that this batch brings with their payload.
+Result<IngestResult> check_batch(Database& db, const Batch& batch, const DeviceRow& device,
+                                 std::vector<const IncomingEntry*>& fills) {
     IngestResult result;
     result.acked_seq = device.acked_seq;
     if (device.public_key && *device.public_key != batch.public_key) {
@@ -421,7 +493,7 @@ Result<IngestResult> check_batch(Database& db, const Batch& batch, const DeviceR
         if (e.entry.seq > last) {
             break;
         }
-        auto held = stored_entry_hash(db, batch.device_id, e.entry.seq);
+        auto held = stored_entry(db, batch.device_id, e.entry.seq);
         if (!held) {
             return held.error();
         }
@@ -430,48 +502,60 @@ Result<IngestResult> check_batch(Database& db, const Batch& batch, const DeviceR
                                             " is below acked_seq " + std::to_string(last) +
                                             " but not stored");
         }
-        if (**held != e.entry.entry_hash) {
+        if ((*held)->entry_hash != e.entry.entry_hash) {
             result.status = IngestStatus::replay_mismatch;
             result.message = seq_text(e.entry.seq) + " (" + e.entry.kind + " " + e.entry.record_id +
                              ") differs from the entry the server already holds under that seq";
             return result;
         }
+        // The same entry with the payload it was withheld without: its payload_hash, checked
+        // at parse, is the one the chain holds, so the payload is the one the device signed.
+        if ((*held)->withheld && !e.withheld) {
+            fills.push_back(&e);
+        }
     }
     auto first_new = std::find_if(batch.entries.begin(), batch.entries.end(),
                                   [&](const IncomingEntry& e) { return e.entry.seq > last; });
-    if (first_new == batch.entries.end()) {
-        return result;
-    }
-    Sha256 expected_prev = store::genesis_hash(batch.device_id);
-    if (last > 0) {
-        auto held = stored_entry_hash(db, batch.device_id, last);
-        if (!held) {
-            return held.error();
+    if (first_new != batch.entries.end()) {
+        Sha256 expected_prev = store::genesis_hash(batch.device_id);
+        if (last > 0) {
+            auto held = stored_entry(db, batch.device_id, last);
+            if (!held) {
+                return held.error();
+            }
+            if (!*held) {
+                return Error(Errc::corrupt, "device " + batch.device_id + ": acked " +
+                                                seq_text(last) + " is not stored");
+            }
+            expected_prev = (*held)->entry_hash;
         }
-        if (!*held) {
-            return Error(Errc::corrupt, "device " + batch.device_id + ": acked " + seq_text(last) +
-                                            " is not stored");
+        if (first_new->entry.prev_hash != expected_prev) {
+            result.status = IngestStatus::broken_chain;
+            result.message = seq_text(first_new->entry.seq) + " (" + first_new->entry.kind + " " +
+                             first_new->entry.record_id + ") does not link to " +
+                             (last > 0 ? "entry " + std::to_string(last) + " held by the server"
+                                       : std::string("the start of this device's chain")) +
+                             " (prev_hash differs)";
+            return result;
         }
-        expected_prev = **held;
     }
-    if (first_new->entry.prev_hash != expected_prev) {
-        result.status = IngestStatus::broken_chain;
-        result.message = seq_text(first_new->entry.seq) + " (" + first_new->entry.kind + " " +
-                         first_new->entry.record_id + ") does not link to " +
-                         (last > 0 ? "entry " + std::to_string(last) + " held by the server"
-                                   : std::string("the start of this device's chain")) +
-                         " (prev_hash differs)";
-        return result;
+    // Photos of the new entries and of the payloads filled in; a withheld photo entry names
+    // no blob (it has no payload), so it needs none.
+    std::vector<const IncomingEntry*> with_records(fills);
+    for (auto it = first_new; it != batch.entries.end(); ++it) {
+        if (!it->withheld) {
+            with_records.push_back(&*it);
+        }
     }
     auto blob_stmt = db.prepare("SELECT complete FROM blobs WHERE sha256 = ?1");
     if (!blob_stmt) {
         return blob_stmt.error();
     }
-    for (auto it = first_new; it != batch.entries.end(); ++it) {
-        if (!it->blob_sha256 || it->entry.action != "put") {
+    for (const IncomingEntry* in : with_records) {
+        if (!in->blob_sha256 || in->entry.action != "put") {
             continue;
         }
-        const std::string& sha = *it->blob_sha256;
+        const std::string& sha = *in->blob_sha256;
         if (std::find(result.missing_blobs.begin(), result.missing_blobs.end(), sha) !=
             result.missing_blobs.end()) {
             continue;
@@ -518,30 +602,9 @@ Result<std::optional<std::string>> inspection_site(Database& db, const std::stri
     return out;
 }
 
-Status write_entry(Database& db, const Batch& batch, const IncomingEntry& e) {
-    auto insert = db.prepare(
-        "INSERT INTO entries (device_id, seq, kind, record_id, action, payload_hash, prev_hash, "
-        "entry_hash, device_time_ms, gnss_time_ms, received_ms, payload) VALUES (?1, ?2, ?3, ?4, "
-        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-    if (!insert) {
-        return insert.error();
-    }
-    (*insert)
-        ->bind(1, batch.device_id)
-        .bind(2, e.entry.seq)
-        .bind(3, e.entry.kind)
-        .bind(4, e.entry.record_id)
-        .bind(5, e.entry.action)
-        .bind_blob(6, e.entry.payload_hash)
-        .bind_blob(7, e.entry.prev_hash)
-        .bind_blob(8, e.entry.entry_hash)
-        .bind(9, e.entry.device_time_ms)
-        .bind(10, e.entry.gnss_time_ms)
-        .bind(11, batch.received_ms)
-        .bind(12, e.payload);
-    if (auto done = (*insert)->run(); !done) {
-        return done;
-    }
+// The latest state of the entry's record, unless the records table already names a later entry
+// of it (a payload filled in after later versions of the record arrived).
+Status write_record(Database& db, const Batch& batch, const IncomingEntry& e) {
     std::optional<std::string> site = e.site_id;
     if (!site && e.inspection_id) {
         auto found = inspection_site(db, batch.device_id, *e.inspection_id);
@@ -554,7 +617,7 @@ Status write_entry(Database& db, const Batch& batch, const IncomingEntry& e) {
         "INSERT INTO records (device_id, kind, record_id, seq, action, site_id, time_ms) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (device_id, kind, record_id) DO UPDATE SET "
         "seq = excluded.seq, action = excluded.action, site_id = excluded.site_id, "
-        "time_ms = excluded.time_ms");
+        "time_ms = excluded.time_ms WHERE excluded.seq > records.seq");
     if (!record) {
         return record.error();
     }
@@ -569,7 +632,63 @@ Status write_entry(Database& db, const Batch& batch, const IncomingEntry& e) {
     return (*record)->run();
 }
 
-Status write_batch(Database& db, const Batch& batch, std::int64_t last) {
+Status write_entry(Database& db, const Batch& batch, const IncomingEntry& e) {
+    auto insert = db.prepare(
+        "INSERT INTO entries (device_id, seq, kind, record_id, action, payload_hash, prev_hash, "
+        "entry_hash, device_time_ms, gnss_time_ms, received_ms, payload, withheld_code, "
+        "withheld_message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    if (!insert) {
+        return insert.error();
+    }
+    (*insert)
+        ->bind(1, batch.device_id)
+        .bind(2, e.entry.seq)
+        .bind(3, e.entry.kind)
+        .bind(4, e.entry.record_id)
+        .bind(5, e.entry.action)
+        .bind_blob(6, e.entry.payload_hash)
+        .bind_blob(7, e.entry.prev_hash)
+        .bind_blob(8, e.entry.entry_hash)
+        .bind(9, e.entry.device_time_ms)
+        .bind(10, e.entry.gnss_time_ms)
+        .bind(11, batch.received_ms);
+    if (e.withheld) {
+        (*insert)->bind_null(12).bind(13, e.withheld->code).bind(14, e.withheld->message);
+    } else {
+        (*insert)->bind(12, e.payload).bind_null(13).bind_null(14);
+    }
+    if (auto done = (*insert)->run(); !done) {
+        return done;
+    }
+    // A withheld entry holds its place in the chain; the record it would change stays as it was.
+    return e.withheld ? Status() : write_record(db, batch, e);
+}
+
+Status fill_payload(Database& db, const Batch& batch, const IncomingEntry& e) {
+    auto update = db.prepare(
+        "UPDATE entries SET payload = ?3, filled_ms = ?4 WHERE device_id = ?1 AND seq = ?2 AND "
+        "payload IS NULL");
+    if (!update) {
+        return update.error();
+    }
+    (*update)
+        ->bind(1, batch.device_id)
+        .bind(2, e.entry.seq)
+        .bind(3, e.payload)
+        .bind(4, batch.received_ms);
+    if (auto done = (*update)->run(); !done) {
+        return done;
+    }
+    return write_record(db, batch, e);
+}
+
+Status write_batch(Database& db, const Batch& batch, std::int64_t last,
+                   const std::vector<const IncomingEntry*>& fills) {
+    for (const IncomingEntry* e : fills) {
+        if (auto done = fill_payload(db, batch, *e); !done) {
+            return done;
+        }
+    }
     for (const IncomingEntry& e : batch.entries) {
         if (e.entry.seq <= last) {
             continue;
@@ -626,13 +745,15 @@ DeviceInfo read_device_info(Statement& s) {
     info.head_seq = s.opt_int64(6).value_or(0);
     info.pending_entries = s.int64(7);
     info.pending_bytes = s.int64(8);
+    info.withheld_entries = s.int64(9);
     return info;
 }
 
 constexpr std::string_view device_info_columns =
     "SELECT d.device_id, d.public_key, d.enrolled_ms, d.revoked_ms, d.last_sync_ms, d.acked_seq, "
     "(SELECT MAX(h.seq) FROM heads h WHERE h.device_id = d.device_id), d.pending_entries, "
-    "d.pending_bytes FROM devices d ";
+    "d.pending_bytes, (SELECT COUNT(*) FROM entries w WHERE w.device_id = d.device_id AND "
+    "w.payload IS NULL) FROM devices d ";
 
 class SqliteServerStore final : public ServerStore {
 public:
@@ -783,7 +904,8 @@ public:
                 result.message = "device " + batch.device_id + " is unknown or revoked";
                 return {};
             }
-            auto checked = check_batch(db, batch, **device);
+            std::vector<const IncomingEntry*> fills;
+            auto checked = check_batch(db, batch, **device, fills);
             if (!checked) {
                 return checked.error();
             }
@@ -791,7 +913,7 @@ public:
             if (result.status != IngestStatus::accepted) {
                 return {};
             }
-            if (auto written = write_batch(db, batch, (*device)->acked_seq); !written) {
+            if (auto written = write_batch(db, batch, (*device)->acked_seq, fills); !written) {
                 return written;
             }
             result.acked_seq = std::max((*device)->acked_seq, batch.entries.back().entry.seq);
@@ -862,8 +984,8 @@ public:
         }
         auto stmt = (**db).prepare(
             "SELECT seq, kind, record_id, action, payload_hash, prev_hash, entry_hash, "
-            "device_time_ms, gnss_time_ms, received_ms, payload FROM entries WHERE device_id = ?1 "
-            "AND seq > ?2 ORDER BY seq LIMIT ?3");
+            "device_time_ms, gnss_time_ms, received_ms, payload, withheld_code, withheld_message "
+            "FROM entries WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
         if (!stmt) {
             return stmt.error();
         }
@@ -882,7 +1004,10 @@ public:
             e.entry.device_time_ms = s.int64(7);
             e.entry.gnss_time_ms = s.opt_int64(8);
             e.received_ms = s.int64(9);
-            e.payload = s.text(10);
+            e.payload = s.opt_text(10);
+            if (auto code = s.opt_text(11)) {
+                e.withheld = WithheldReason{std::move(*code), s.opt_text(12).value_or("")};
+            }
             out.push_back(std::move(e));
             return {};
         });
@@ -912,6 +1037,41 @@ public:
             copy_bytes(s.blob(2), h.head.signature);
             h.received_ms = s.int64(3);
             out.push_back(h);
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
+    }
+
+    Result<std::vector<WithheldEntry>> withheld(const std::string& device_id,
+                                                std::int64_t after_seq,
+                                                std::int64_t limit) override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        auto stmt = (**db).prepare(
+            "SELECT seq, kind, record_id, action, device_time_ms, withheld_code, "
+            "withheld_message, received_ms FROM entries WHERE device_id = ?1 AND payload IS NULL "
+            "AND seq > ?2 ORDER BY seq LIMIT ?3");
+        if (!stmt) {
+            return stmt.error();
+        }
+        (*stmt)->bind(1, device_id).bind(2, after_seq).bind(3, limit);
+        std::vector<WithheldEntry> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            WithheldEntry w;
+            w.seq = s.int64(0);
+            w.kind = s.text(1);
+            w.record_id = s.text(2);
+            w.action = s.text(3);
+            w.device_time_ms = s.int64(4);
+            w.reason.code = s.opt_text(5).value_or("");
+            w.reason.message = s.opt_text(6).value_or("");
+            w.received_ms = s.int64(7);
+            out.push_back(std::move(w));
             return {};
         });
         if (!done) {

@@ -32,13 +32,23 @@ struct DeviceInfo {
     std::int64_t head_seq = 0;   // seq of the newest signed head held
     std::int64_t pending_entries = 0;
     std::int64_t pending_bytes = 0;
+    std::int64_t withheld_entries = 0;  // entries held without their payload
+};
+
+// Why a device sends an entry without its payload: the reason this server (or another) gave
+// when it refused the entry, which the device parked (sync/client/README.md).
+struct WithheldReason {
+    std::string code;
+    std::string message;
 };
 
 // One chain entry of a batch, with the columns the read API queries by, already extracted from
-// its payload so that every backend indexes records the same way.
+// its payload so that every backend indexes records the same way. A withheld entry carries its
+// chain fields only: payload is empty, and it has no record columns.
 struct IncomingEntry {
     store::ChainEntry entry;
     std::string payload;
+    std::optional<WithheldReason> withheld;
     std::optional<std::string> site_id;
     // For records that belong to an inspection: the backend takes the site from that inspection
     // record of the same device (stored earlier or earlier in the same batch).
@@ -109,7 +119,19 @@ struct StoredRecord {
 
 struct StoredEntry {
     store::ChainEntry entry;
-    std::string payload;
+    std::optional<std::string> payload;      // none while the entry is withheld
+    std::optional<WithheldReason> withheld;  // kept after a later re-send fills the payload in
+    std::int64_t received_ms = 0;
+};
+
+// An entry the server holds without its payload.
+struct WithheldEntry {
+    std::int64_t seq = 0;
+    std::string kind;
+    std::string record_id;
+    std::string action;
+    std::int64_t device_time_ms = 0;
+    WithheldReason reason;
     std::int64_t received_ms = 0;
 };
 
@@ -150,7 +172,9 @@ public:
     [[nodiscard]] virtual Result<std::vector<DeviceInfo>> devices() = 0;
 
     // Stores the batch's new entries, their records and the head in one durable transaction,
-    // or nothing at all: every status but accepted leaves the store as it was.
+    // or nothing at all: every status but accepted leaves the store as it was. A withheld entry
+    // is stored without payload and leaves the records as they were; an entry held withheld
+    // that comes again with its payload (its entry hash matching) gets the payload filled in.
     [[nodiscard]] virtual Result<IngestResult> ingest(const Batch& batch) = 0;
 
     [[nodiscard]] virtual Result<std::vector<StoredRecord>> records(const RecordQuery& query) = 0;
@@ -159,6 +183,10 @@ public:
                                                                    std::int64_t after_seq,
                                                                    std::int64_t limit) = 0;
     [[nodiscard]] virtual Result<std::vector<StoredHead>> heads(const std::string& device_id) = 0;
+    // Entries still held without payload, seq > after_seq ascending, at most limit of them.
+    [[nodiscard]] virtual Result<std::vector<WithheldEntry>> withheld(const std::string& device_id,
+                                                                      std::int64_t after_seq,
+                                                                      std::int64_t limit) = 0;
 
     [[nodiscard]] virtual Result<std::optional<BlobState>> blob(const std::string& sha256) = 0;
     [[nodiscard]] virtual Status put_blob(const BlobState& state) = 0;
