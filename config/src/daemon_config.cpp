@@ -213,6 +213,73 @@ void read_sync(const toml::table& document, TableReader& root,
     check_keys(table, "sync", sync_keys, diag);
 }
 
+constexpr std::array<std::string_view, 8> gnss_keys{
+    "device",      "baud_rate",      "replay_file", "replay_interval_ms",
+    "replay_loop", "max_fix_age_ms", "max_hdop",    "min_satellites"};
+
+void read_gnss(const toml::table& document, TableReader& root,
+               const std::filesystem::path& base_dir, detail::Diagnostics& diag,
+               GnssConfig& config) {
+    TableReader gnss = root.child("gnss");
+    const toml::table* table = document.get_as<toml::table>("gnss");
+    if (table == nullptr) return;
+
+    std::optional<bool> loop = boolean(table, gnss, "replay_loop");
+    config.replay_loop = loop.value_or(false);
+    auto device = gnss.string("device");
+    auto replay = gnss.path("replay_file", base_dir);
+    bool has_device = table->contains("device");
+    bool has_replay = table->contains("replay_file");
+    if (has_device && has_replay) {
+        gnss.error("replay_file",
+                   "give either gnss.device (a receiver) or gnss.replay_file (recorded NMEA), "
+                   "not both");
+    } else if (!has_device && !has_replay) {
+        gnss.error(
+            "expected gnss.device (the receiver's serial port) or gnss.replay_file "
+            "(recorded NMEA text); leave out [gnss] for a device without a receiver");
+    }
+    if (device) {
+        if (device->empty()) {
+            gnss.error("device", "expected a serial device path such as \"/dev/ttyACM0\"");
+        } else {
+            config.device = *device;
+        }
+    }
+    if (replay) config.replay_file = *replay;
+    if (auto baud = gnss.integer("baud_rate", 1, 4'000'000)) {
+        if (*baud != 4800 && *baud != 9600 && *baud != 38400 && *baud != 115200) {
+            gnss.error("baud_rate",
+                       "expected 4800, 9600, 38400 or 115200, got " + std::to_string(*baud));
+        } else {
+            config.baud_rate = static_cast<unsigned>(*baud);
+        }
+        if (has_replay) gnss.error("baud_rate", "baud_rate applies to gnss.device only");
+    }
+    if (auto ms = gnss.integer("replay_interval_ms", 1, 60'000)) {
+        config.replay_interval = std::chrono::milliseconds(*ms);
+        if (has_device) gnss.error("replay_interval_ms", "applies to gnss.replay_file only");
+    }
+    if (loop && has_device) gnss.error("replay_loop", "applies to gnss.replay_file only");
+    if (auto ms = gnss.integer("max_fix_age_ms", 1, 3'600'000)) {
+        config.max_fix_age = std::chrono::milliseconds(*ms);
+    }
+    if (auto hdop = gnss.number("max_hdop")) {
+        if (!(*hdop > 0 && *hdop <= 100)) {
+            gnss.error("max_hdop",
+                       "expected more than 0 and at most 100, got " + std::to_string(*hdop));
+        } else {
+            config.max_hdop = *hdop;
+        }
+    }
+    if (auto n = gnss.integer("min_satellites", 0, 99))
+        config.min_satellites = static_cast<int>(*n);
+    check_keys(table, "gnss", gnss_keys, diag);
+    config.source = has_device   ? GnssConfig::Source::serial
+                    : has_replay ? GnssConfig::Source::replay
+                                 : GnssConfig::Source::none;
+}
+
 }  // namespace
 
 Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::string& source_name,
@@ -291,6 +358,31 @@ Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::
     reference.finish();
 
     read_sync(*document, root, base_dir, diag, config.sync);
+    read_gnss(*document, root, base_dir, diag, config.gnss);
+
+    if (document->contains("camera")) {
+        TableReader camera = root.child("camera");
+        if (auto dir = camera.path("inbox_dir", base_dir, true)) config.camera.inbox_dir = *dir;
+        if (auto ms = camera.integer("inbox_settle_ms", 10, 600'000)) {
+            config.camera.inbox_settle = std::chrono::milliseconds(*ms);
+        }
+        camera.finish();
+    }
+    if (document->contains("power")) {
+        TableReader power = root.child("power");
+        config.power.enabled = true;
+        if (auto dir = power.path("sysfs_root", base_dir)) config.power.sysfs_root = *dir;
+        if (auto ms = power.integer("poll_interval_ms", 1, 3'600'000)) {
+            config.power.poll_interval = std::chrono::milliseconds(*ms);
+        }
+        if (auto n = power.integer("low_battery_percent", 0, 100)) {
+            config.power.low_battery_percent = static_cast<int>(*n);
+        }
+        if (auto n = power.integer("low_battery_hysteresis_percent", 0, 50)) {
+            config.power.low_battery_hysteresis_percent = static_cast<int>(*n);
+        }
+        power.finish();
+    }
 
     root.finish();
     if (!diag.ok()) return diag.to_error();

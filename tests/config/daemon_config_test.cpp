@@ -298,6 +298,111 @@ TEST(DaemonConfig, RejectsUnknownSyncKeyAndHalfAClientCertificate) {
                 HasSubstr("fieldlogd.toml:16:1: sync.client_cert: client_cert needs client_key"));
 }
 
+// ---- [gnss] and [camera] ----
+
+// The [gnss] or [camera] table starts on line 13, so its first key is on line 14.
+std::string table_error(std::string_view table, std::string_view body) {
+    return error_of(std::string(valid_config) + "\n[" + std::string(table) + "]\n" +
+                    std::string(body));
+}
+
+Result<DaemonConfig> with_table(std::string_view table, std::string_view body) {
+    return parse_daemon_config(
+        std::string(valid_config) + "\n[" + std::string(table) + "]\n" + std::string(body),
+        "fieldlogd.toml", "/etc/fieldlog");
+}
+
+TEST(DaemonConfig, NoGnssOrCameraWithoutTheirTables) {
+    auto config = parse_daemon_config(valid_config, "fieldlogd.toml", "/etc/fieldlog");
+    ASSERT_TRUE(config) << config.error().message();
+    EXPECT_EQ(config->gnss.source, GnssConfig::Source::none);
+    EXPECT_TRUE(config->camera.inbox_dir.empty());
+}
+
+TEST(DaemonConfig, ReadsSerialGnss) {
+    auto config = with_table("gnss",
+                             "device = \"/dev/ttyACM0\"\nbaud_rate = 38400\nmax_fix_age_ms = "
+                             "3000\nmax_hdop = 2.5\nmin_satellites = 5\n");
+    ASSERT_TRUE(config) << config.error().message();
+    EXPECT_EQ(config->gnss.source, GnssConfig::Source::serial);
+    EXPECT_EQ(config->gnss.device, "/dev/ttyACM0");
+    EXPECT_EQ(config->gnss.baud_rate, 38400u);
+    EXPECT_EQ(config->gnss.max_fix_age, std::chrono::milliseconds(3000));
+    EXPECT_DOUBLE_EQ(config->gnss.max_hdop, 2.5);
+    EXPECT_EQ(config->gnss.min_satellites, 5);
+}
+
+TEST(DaemonConfig, ReadsReplayGnssWithRelativeFile) {
+    auto config = with_table("gnss",
+                             "replay_file = \"walk.nmea\"\nreplay_interval_ms = 50\nreplay_loop = "
+                             "true\nmax_hdop = 4\n");
+    ASSERT_TRUE(config) << config.error().message();
+    EXPECT_EQ(config->gnss.source, GnssConfig::Source::replay);
+    EXPECT_EQ(config->gnss.replay_file, "/etc/fieldlog/walk.nmea");
+    EXPECT_EQ(config->gnss.replay_interval, std::chrono::milliseconds(50));
+    EXPECT_TRUE(config->gnss.replay_loop);
+    EXPECT_DOUBLE_EQ(config->gnss.max_hdop, 4.0);
+    EXPECT_EQ(config->gnss.max_fix_age, std::chrono::milliseconds(5000));
+    EXPECT_EQ(config->gnss.min_satellites, 4);
+}
+
+TEST(DaemonConfig, ReportsGnssErrorsWithLocation) {
+    EXPECT_EQ(table_error("gnss", "device = \"/dev/ttyS0\"\nbaud_rate = 19200\n"),
+              "fieldlogd.toml:15:1: gnss.baud_rate: expected 4800, 9600, 38400 or 115200, got "
+              "19200");
+    EXPECT_THAT(table_error("gnss", "device = \"/dev/ttyS0\"\nreplay_file = \"x.nmea\"\n"),
+                HasSubstr("fieldlogd.toml:15:1: gnss.replay_file: give either gnss.device"));
+    EXPECT_THAT(table_error("gnss", "max_hdop = 3\n"),
+                HasSubstr("gnss: expected gnss.device (the receiver's serial port) or "
+                          "gnss.replay_file"));
+    EXPECT_THAT(table_error("gnss", "device = \"/dev/ttyS0\"\nmax_hdop = 0\n"),
+                HasSubstr("fieldlogd.toml:15:1: gnss.max_hdop: expected more than 0"));
+    EXPECT_THAT(table_error("gnss", "device = \"/dev/ttyS0\"\nmin_satellites = 100\n"),
+                HasSubstr("fieldlogd.toml:15:1: gnss.min_satellites: expected an integer from 0 "
+                          "to 99"));
+    EXPECT_THAT(table_error("gnss", "replay_file = \"x\"\nreplay_loop = 1\n"),
+                HasSubstr("fieldlogd.toml:15:1: gnss.replay_loop: expected true or false"));
+    EXPECT_THAT(table_error("gnss", "device = \"/dev/ttyS0\"\nbaud = 9600\n"),
+                HasSubstr("fieldlogd.toml:15:1: gnss.baud: unknown key; expected one of: device"));
+}
+
+TEST(DaemonConfig, ReadsCameraInbox) {
+    auto config = with_table("camera", "inbox_dir = \"inbox\"\ninbox_settle_ms = 500\n");
+    ASSERT_TRUE(config) << config.error().message();
+    EXPECT_EQ(config->camera.inbox_dir, "/etc/fieldlog/inbox");
+    EXPECT_EQ(config->camera.inbox_settle, std::chrono::milliseconds(500));
+    EXPECT_THAT(table_error("camera", "inbox_settle_ms = 500\n"), HasSubstr("camera.inbox_dir"));
+    EXPECT_THAT(table_error("camera", "inbox_dir = \"in\"\ninbox_settle_ms = 5\n"),
+                HasSubstr("fieldlogd.toml:15:1: camera.inbox_settle_ms: expected an integer from "
+                          "10 to 600000, got 5"));
+    EXPECT_THAT(table_error("camera", "inbox_dir = \"in\"\nsettle = 5\n"),
+                HasSubstr("fieldlogd.toml:15:1: camera.settle: unknown key"));
+}
+
+TEST(DaemonConfig, ReadsPowerTable) {
+    auto none = parse_daemon_config(valid_config, "fieldlogd.toml", "/etc/fieldlog");
+    ASSERT_TRUE(none) << none.error().message();
+    EXPECT_FALSE(none->power.enabled);
+    auto config = with_table("power",
+                             "sysfs_root = \"supplies\"\npoll_interval_ms = 100\n"
+                             "low_battery_percent = 20\nlow_battery_hysteresis_percent = 3\n");
+    ASSERT_TRUE(config) << config.error().message();
+    EXPECT_TRUE(config->power.enabled);
+    EXPECT_EQ(config->power.sysfs_root, "/etc/fieldlog/supplies");
+    EXPECT_EQ(config->power.poll_interval, std::chrono::milliseconds(100));
+    EXPECT_EQ(config->power.low_battery_percent, 20);
+    EXPECT_EQ(config->power.low_battery_hysteresis_percent, 3);
+    auto defaults = with_table("power", "");
+    ASSERT_TRUE(defaults) << defaults.error().message();
+    EXPECT_EQ(defaults->power.sysfs_root, "/sys/class/power_supply");
+    EXPECT_EQ(defaults->power.poll_interval, std::chrono::milliseconds(30'000));
+    EXPECT_THAT(table_error("power", "low_battery_percent = 101\n"),
+                HasSubstr("fieldlogd.toml:14:1: power.low_battery_percent: expected an integer "
+                          "from 0 to 100, got 101"));
+    EXPECT_THAT(table_error("power", "low_percent = 10\n"),
+                HasSubstr("fieldlogd.toml:14:1: power.low_percent: unknown key"));
+}
+
 TEST(DaemonConfig, ReportsMissingFileAsNotFound) {
     testing::TempDir dir;
     auto config = load_daemon_config(dir / "absent.toml");

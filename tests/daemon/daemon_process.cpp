@@ -118,6 +118,26 @@ std::string daemon_config_toml(const DaemonConfig& config) {
         << "\n[reference]\n"
         << "sites = " << quoted(config.sites_file) << "\n"
         << "standards_dir = " << quoted(config.standards_dir) << "\n";
+    if (const auto& sync = config.sync) {
+        if (sync->url.find_first_of("\"\\\n") != std::string::npos) {
+            throw std::invalid_argument("url not representable in the test config: " + sync->url);
+        }
+        out << "\n[sync]\n"
+            << "url = \"" << sync->url << "\"\n"
+            << "token_file = " << quoted(sync->token_file) << "\n"
+            << "allow_plain_http = " << (sync->allow_plain_http ? "true" : "false") << "\n"
+            << "batch_max_entries = " << sync->batch_max_entries << "\n"
+            << "batch_max_bytes = " << sync->batch_max_bytes << "\n"
+            << "batch_max_age_ms = " << sync->batch_max_age_ms << "\n"
+            << "chunk_bytes = " << sync->chunk_bytes << "\n"
+            << "retry_initial_ms = " << sync->retry_initial_ms << "\n"
+            << "retry_max_ms = " << sync->retry_max_ms << "\n"
+            << "probe_interval_ms = " << sync->probe_interval_ms << "\n"
+            << "request_timeout_ms = " << sync->request_timeout_ms << "\n";
+    }
+    if (!config.extra_toml.empty()) {
+        out << "\n" << config.extra_toml;
+    }
     return out.str();
 }
 

@@ -24,6 +24,21 @@ namespace fieldlog::testing {
 inline constexpr std::chrono::milliseconds daemon_start_timeout{20'000};
 inline constexpr std::chrono::milliseconds reply_timeout{20'000};
 
+// The [sync] table (config/fieldlogd.toml); the daemon syncs only when a DaemonConfig has one.
+struct SyncSettings {
+    std::string url;
+    std::filesystem::path token_file;
+    bool allow_plain_http = true;  // tests talk to a server on loopback
+    std::size_t batch_max_entries = 500;
+    std::size_t batch_max_bytes = std::size_t{1} << 20;
+    std::int64_t batch_max_age_ms = 50;
+    std::size_t chunk_bytes = std::size_t{1} << 20;
+    std::int64_t retry_initial_ms = 50;
+    std::int64_t retry_max_ms = 500;
+    std::int64_t probe_interval_ms = 1000;
+    std::int64_t request_timeout_ms = 10'000;
+};
+
 struct DaemonConfig {
     std::string device_id = "test-device";
     std::filesystem::path data_dir;
@@ -33,6 +48,10 @@ struct DaemonConfig {
     std::filesystem::path standards_dir;
     std::size_t max_request_bytes = 65536;
     std::size_t max_clients = 32;
+    std::optional<SyncSettings> sync;  // no [sync] table when empty
+    // Appended as is after the generated tables, for tables this struct has no fields for
+    // ([gnss], [camera]).
+    std::string extra_toml;
 };
 
 // Data and socket inside dir, the shipped reference data from the source tree.

@@ -8,10 +8,14 @@
 #include <iostream>
 
 #include "control_server.hpp"
+#include "fieldlog/camera/inotify_camera_inbox.hpp"
 #include "fieldlog/config/reference.hpp"
 #include "fieldlog/domain/records.hpp"
 #include "fieldlog/domain/service.hpp"
 #include "fieldlog/files.hpp"
+#include "fieldlog/gnss/replay_gnss.hpp"
+#include "fieldlog/gnss/serial_gnss.hpp"
+#include "fieldlog/power/sysfs_power.hpp"
 #include "fieldlog/store/store.hpp"
 #include "fieldlog/sync/client/network_watch.hpp"
 #include "fieldlog/sync/client/uploader.hpp"
@@ -49,6 +53,55 @@ private:
     sync::client::Uploader& uploader_;
 };
 
+gnss::GnssOptions gnss_options(const config::GnssConfig& config) {
+    gnss::GnssOptions options;
+    options.max_fix_age = config.max_fix_age;
+    options.max_hdop = config.max_hdop;
+    options.min_satellites = config.min_satellites;
+    return options;
+}
+
+// status.gnss: what the inspector needs to know before relying on positions.
+json::object gnss_status(const gnss::Gnss* receiver) {
+    if (receiver == nullptr) return json::object{{"enabled", false}};
+    gnss::GnssStatus status = receiver->status();
+    json::object out{{"enabled", true},
+                     {"fix_state", gnss::fix_state_name(status.fix_state)},
+                     {"connected", status.connected},
+                     {"satellites_used", status.satellites_used}};
+    out["hdop"] = status.hdop ? json::value(*status.hdop) : json::value(nullptr);
+    // The receiver's UTC time of its latest position report, whether or not it made a fix.
+    out["last_fix_ms"] =
+        status.gnss_time_ms ? json::value(*status.gnss_time_ms) : json::value(nullptr);
+    if (!status.last_error.empty()) out["last_error"] = status.last_error;
+    return out;
+}
+
+// status.power: the latest reading, or why there is none.
+json::object power_status(const power::Power* supply) {
+    if (supply == nullptr) return json::object{{"enabled", false}};
+    auto state = supply->state();
+    if (!state) return json::object{{"enabled", true}, {"error", state.error().to_string()}};
+    json::object out{{"enabled", true},
+                     {"charge", power::charge_state_name(state->charge)},
+                     {"external_power", state->external_power},
+                     {"low_battery", state->low_battery}};
+    out["battery_percent"] =
+        state->battery_percent ? json::value(*state->battery_percent) : json::value(nullptr);
+    return out;
+}
+
+// Where an ingested inbox photo goes: inbox_dir/ingested/<name>, numbered if the name is taken.
+std::filesystem::path ingested_path(const std::filesystem::path& photo) {
+    std::filesystem::path dir = photo.parent_path() / "ingested";
+    std::filesystem::path target = dir / photo.filename();
+    for (int n = 1; std::filesystem::exists(target) && n < 10000; ++n) {
+        target =
+            dir / (photo.stem().string() + "-" + std::to_string(n) + photo.extension().string());
+    }
+    return target;
+}
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -61,7 +114,18 @@ struct Daemon::Impl {
     // store is closed before the uploader goes.
     std::unique_ptr<sync::client::Uploader> uploader;
     std::unique_ptr<sync::client::NetworkWatch> network;
+    // Only with [gnss]: one of the two backends, and gnss pointing at it. The service asks it
+    // for the current fix, so it outlives the service.
+    std::unique_ptr<gnss::SerialGnss> serial_gnss;
+    std::unique_ptr<gnss::ReplayGnss> replay_gnss;
+    gnss::Gnss* gnss = nullptr;
     std::unique_ptr<domain::InspectionService> service;
+    // Only with [camera].
+    std::unique_ptr<camera::InotifyCameraInbox> inbox;
+    // Only with [power]; polls on a timer, so it goes when the daemon stops.
+    std::unique_ptr<power::SysfsPower> power;
+    bool low_battery = false;
+    std::string power_error;
     std::unique_ptr<ControlServer> server;
     SystemdNotifier notifier{io};
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -93,6 +157,77 @@ struct Daemon::Impl {
         };
     }
 
+    void stop_drivers() {
+        power.reset();
+        if (inbox) inbox->stop();
+        if (serial_gnss) serial_gnss->stop();
+        if (replay_gnss) replay_gnss->stop();
+    }
+
+    // Low battery and failed readings go to the device log once per change.
+    void power_changed(const Result<power::PowerState>& state) {
+        if (!state) {
+            if (state.error().to_string() != power_error) {
+                power_error = state.error().to_string();
+                device_log("warning", "power_read_failed", "cannot read power: " + power_error);
+            }
+            return;
+        }
+        power_error.clear();
+        std::string level =
+            state->battery_percent ? std::to_string(*state->battery_percent) + "%" : "no battery";
+        if (state->low_battery && !low_battery) {
+            device_log("warning", "low_battery", "battery low: " + level);
+        } else if (!state->low_battery && low_battery) {
+            device_log("info", "battery_ok", "battery recovered: " + level);
+        }
+        low_battery = state->low_battery;
+    }
+
+    // An inbox photo goes in as `photo.add {path}` would: into the open inspection, the store
+    // work on the store thread. Once the record is durable the file moves to ingested/, so a
+    // restart does not offer it again; a refused file stays where it is.
+    void ingest_photo(const std::filesystem::path& path) {
+        service->execute(
+            "photo.add", json::object{{"path", path.string()}},
+            [this, path](Result<json::value> result) {
+                if (!result) {
+                    device_log("warning", "camera_skipped",
+                               "camera inbox: " + path.string() +
+                                   " left in the inbox: " + result.error().to_string());
+                    return;
+                }
+                std::string id;
+                bool duplicate = false;
+                if (result->is_object()) {
+                    const auto& obj = result->as_object();
+                    if (const auto* photo = obj.if_contains("photo"); photo && photo->is_object()) {
+                        if (const auto* pid = photo->as_object().if_contains("id");
+                            pid && pid->is_string()) {
+                            id = pid->as_string();
+                        }
+                    }
+                    if (const auto* dup = obj.if_contains("duplicate"); dup && dup->is_bool()) {
+                        duplicate = dup->as_bool();
+                    }
+                }
+                std::error_code ec;
+                std::filesystem::create_directories(path.parent_path() / "ingested", ec);
+                std::filesystem::path target = ingested_path(path);
+                if (!ec) std::filesystem::rename(path, target, ec);
+                if (ec) {
+                    device_log("warning", "camera_ingested",
+                               "camera inbox: " + path.string() + " stored as photo " + id +
+                                   " but not moved to " + target.string() + ": " + ec.message());
+                    return;
+                }
+                device_log("info", "camera_ingested",
+                           "camera inbox: " + path.filename().string() +
+                               (duplicate ? " was already stored as photo " : " stored as photo ") +
+                               id);
+            });
+    }
+
     void handle(const std::string& op, const json::object& args, ControlServer::Reply reply) {
         reply = logging_failures(op, std::move(reply));
         if (op != "status") {
@@ -104,9 +239,12 @@ struct Daemon::Impl {
                           .count();
         service->execute(op, args,
                          [reply = std::move(reply), uptime, data_dir = config.data_dir.string(),
-                          config_file = config_path.string()](Result<json::value> result) {
+                          config_file = config_path.string(), gnss_now = gnss_status(gnss),
+                          power_now = power_status(power.get())](Result<json::value> result) {
                              if (result && result->is_object()) {
                                  auto& obj = result->as_object();
+                                 obj["gnss"] = gnss_now;
+                                 obj["power"] = power_now;
                                  obj["version"] = FIELDLOG_VERSION;
                                  obj["uptime_s"] = uptime;
                                  obj["data_dir"] = data_dir;
@@ -134,6 +272,7 @@ struct Daemon::Impl {
             // Exchanges in flight are abandoned: the server takes the resend as a replay.
             if (network) network->stop();
             if (uploader) uploader->stop();
+            stop_drivers();
             // Queued writes still commit: the store drains its queue when closed.
         });
     }
@@ -163,6 +302,11 @@ struct Daemon::Impl {
                        "device.id, device.data_dir, control.socket and store.synchronous take "
                        "effect at the next start");
         }
+        if (!(fresh->gnss == config.gnss) || !(fresh->camera == config.camera) ||
+            !(fresh->power == config.power)) {
+            device_log("warning", "config_reload",
+                       "the [gnss], [camera] and [power] settings take effect at the next start");
+        }
         if (!(fresh->sync == config.sync)) {
             device_log("warning", "config_reload",
                        "the [sync] settings take effect at the next start");
@@ -183,6 +327,7 @@ Daemon::~Daemon() {
     if (impl_->store) impl_->store->close();
     if (impl_->network) impl_->network->stop();
     if (impl_->uploader) impl_->uploader->stop();
+    impl_->stop_drivers();
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& config_path) {
@@ -221,10 +366,78 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
         impl->uploader = std::move(*uploader);
         service_options.sync = std::make_shared<UploaderControl>(*impl->uploader);
     }
+    if (const auto& gnss_config = impl->config.gnss;
+        gnss_config.source == config::GnssConfig::Source::serial) {
+        gnss::SerialGnssOptions serial;
+        serial.device = gnss_config.device;
+        serial.baud_rate = gnss_config.baud_rate;
+        serial.gnss = gnss_options(gnss_config);
+        auto receiver = gnss::SerialGnss::open(impl->io, std::move(serial));
+        if (!receiver) return Error(receiver.error()).context("[gnss]");
+        impl->serial_gnss = std::move(*receiver);
+        impl->gnss = impl->serial_gnss.get();
+    } else if (gnss_config.source == config::GnssConfig::Source::replay) {
+        gnss::ReplayOptions replay;
+        replay.gnss = gnss_options(gnss_config);
+        replay.interval = gnss_config.replay_interval;
+        replay.loop = gnss_config.replay_loop;
+        auto receiver =
+            gnss::ReplayGnss::from_file(impl->io, gnss_config.replay_file, std::move(replay));
+        if (!receiver) return Error(receiver.error()).context("[gnss]");
+        impl->replay_gnss = std::move(*receiver);
+        impl->gnss = impl->replay_gnss.get();
+    }
+    if (impl->gnss != nullptr) {
+        // Design invariant 6: a fresh, good fix goes on every record that takes a position.
+        service_options.current_fix = [receiver = impl->gnss]() -> std::optional<domain::Fix> {
+            auto fix = receiver->current_fix();
+            if (!fix) return std::nullopt;
+            return domain::Fix{fix->lat, fix->lon, fix->gnss_time_ms};
+        };
+    }
     impl->service = std::make_unique<domain::InspectionService>(
         *impl->store, std::make_shared<const config::ReferenceData>(std::move(*reference)),
         std::move(service_options));
 
+    // Photos are offered from the event loop only, so none arrives before the start entry.
+    if (!impl->config.camera.inbox_dir.empty()) {
+        const auto& camera_config = impl->config.camera;
+        std::error_code ec;
+        std::filesystem::create_directories(camera_config.inbox_dir, ec);
+        if (ec) {
+            return Error(Errc::io, "[camera] cannot create inbox_dir " +
+                                       camera_config.inbox_dir.string() + ": " + ec.message());
+        }
+        impl->inbox = std::make_unique<camera::InotifyCameraInbox>(
+            impl->io,
+            camera::InotifyInboxConfig{camera_config.inbox_dir, camera_config.inbox_settle});
+        auto watching = impl->inbox->start(
+            [raw](const std::filesystem::path& path) -> Status {
+                raw->ingest_photo(path);
+                return {};
+            },
+            [raw](const std::filesystem::path& path, const Error& why) {
+                raw->device_log("warning", "camera_skipped",
+                                "camera inbox: " + path.string() + " skipped: " + why.to_string());
+            });
+        if (!watching) return Error(watching.error()).context("[camera]");
+    }
+    if (const auto& power_config = impl->config.power; power_config.enabled) {
+        power::SysfsPowerConfig sysfs;
+        sysfs.root = power_config.sysfs_root;
+        sysfs.poll_interval = power_config.poll_interval;
+        sysfs.low_battery.low_percent = power_config.low_battery_percent;
+        sysfs.low_battery.hysteresis_percent = power_config.low_battery_hysteresis_percent;
+        auto supply = power::SysfsPower::open(impl->io, sysfs);
+        if (!supply) return Error(supply.error()).context("[power]");
+        impl->power = std::move(*supply);
+        // The first reading is reported like any change.
+        asio::post(impl->io, [raw] {
+            if (raw->power) raw->power_changed(raw->power->state());
+        });
+        impl->power->on_change(
+            [raw](const Result<power::PowerState>& state) { raw->power_changed(state); });
+    }
     impl->server = std::make_unique<ControlServer>(
         impl->io, ControlLimits{impl->config.max_request_bytes, impl->config.max_clients},
         [raw](const std::string& op, const json::object& args, ControlServer::Reply reply) {

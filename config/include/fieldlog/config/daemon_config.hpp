@@ -37,6 +37,46 @@ struct SyncConfig {
     bool operator==(const SyncConfig&) const = default;
 };
 
+// [gnss]: the receiver whose fix is attached to records (design invariant 6). Without the table
+// there is no receiver and records carry no position.
+struct GnssConfig {
+    // serial: an NMEA receiver on `device`; replay: recorded NMEA text from `replay_file`, fed a
+    // line per replay_interval (a simulated receiver, for demos and tests).
+    enum class Source { none, serial, replay } source = Source::none;
+    std::string device;
+    unsigned baud_rate = 9600;  // 4800, 9600, 38400 or 115200
+    std::filesystem::path replay_file;
+    std::chrono::milliseconds replay_interval{200};
+    bool replay_loop = false;
+    std::chrono::milliseconds max_fix_age{5000};  // an older fix is not attached
+    double max_hdop = 5.0;
+    int min_satellites = 4;
+
+    bool operator==(const GnssConfig&) const = default;
+};
+
+// [camera]: the folder new photos land in; each complete JPEG goes into the open inspection.
+// Without the table no folder is watched.
+struct CameraConfig {
+    std::filesystem::path inbox_dir;  // empty: no inbox
+    // A file nobody is seen closing counts as written once it has not changed this long.
+    std::chrono::milliseconds inbox_settle{2000};
+
+    bool operator==(const CameraConfig&) const = default;
+};
+
+// [power]: the battery and supplies under sysfs; a low battery shows in status and the device
+// log. Without the table the daemon does not watch power.
+struct PowerConfig {
+    bool enabled = false;                                          // true when the table is present
+    std::filesystem::path sysfs_root = "/sys/class/power_supply";  // tests point it elsewhere
+    std::chrono::milliseconds poll_interval{30'000};
+    int low_battery_percent = 15;
+    int low_battery_hysteresis_percent = 5;
+
+    bool operator==(const PowerConfig&) const = default;
+};
+
 struct DaemonConfig {
     std::string device_id;  // [A-Za-z0-9._-]{1,64}; part of every outbox entry's identity
     std::filesystem::path data_dir;
@@ -52,6 +92,9 @@ struct DaemonConfig {
     std::filesystem::path sites_file;
     std::filesystem::path standards_dir;
     SyncConfig sync;
+    GnssConfig gnss;
+    CameraConfig camera;
+    PowerConfig power;
 };
 
 // Relative paths in the file are resolved against the file's own directory.
