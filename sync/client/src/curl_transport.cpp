@@ -1,7 +1,9 @@
 // UploadTransport over CurlMulti: one easy handle per exchange, every option that touches
 // security set explicitly rather than left to libcurl's defaults.
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <cstring>
 
 #include "curl_multi.hpp"
 #include "fieldlog/sync/client/upload_transport.hpp"
@@ -82,7 +84,16 @@ public:
         if (request_.method == "HEAD") {
             curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         } else if (request_.method == "POST" || request_.method == "PATCH") {
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, request_.body.data());
+            // The body comes from a read callback that cannot rewind, not CURLOPT_POSTFIELDS:
+            // libcurl resends a request whose kept connection broke before any reply byte, and
+            // for a body it could rewind it would do so unseen, the whole body again (a photo
+            // chunk the server may already hold, or one the link cannot carry). Without a
+            // rewind the break is reported (CURLE_SEND_FAIL_REWIND) and the uploader asks the
+            // server where to resume. A kept connection found dead before any body byte left
+            // is still retried, as that needs no rewind.
+            curl_easy_setopt(h, CURLOPT_POST, 1L);
+            curl_easy_setopt(h, CURLOPT_READFUNCTION, &HttpTransfer::on_read);
+            curl_easy_setopt(h, CURLOPT_READDATA, this);
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                              static_cast<curl_off_t>(request_.body.size()));
             if (request_.method == "PATCH") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH");
@@ -140,6 +151,8 @@ private:
                 return Error(Errc::permission, what + "TLS failed: " + detail);
             case CURLE_UNSUPPORTED_PROTOCOL:
                 return Error(Errc::permission, what + "protocol refused: " + detail);
+            case CURLE_SEND_FAIL_REWIND:
+                return Error(Errc::io, what + "the connection broke while the request was sent");
             case CURLE_OPERATION_TIMEDOUT:
                 return Error(Errc::io, what + "no complete reply in time: " + detail);
             case CURLE_FILESIZE_EXCEEDED:
@@ -155,6 +168,14 @@ private:
                 break;
         }
         return Error(Errc::io, what + detail);
+    }
+
+    static std::size_t on_read(char* buffer, std::size_t size, std::size_t n, void* userp) {
+        auto* self = static_cast<HttpTransfer*>(userp);
+        std::size_t take = std::min(size * n, self->request_.body.size() - self->body_sent_);
+        std::memcpy(buffer, self->request_.body.data() + self->body_sent_, take);
+        self->body_sent_ += take;
+        return take;
     }
 
     static std::size_t on_body(char* data, std::size_t, std::size_t n, void* userp) {
@@ -197,6 +218,7 @@ private:
     CurlSlist headers_;
     HttpResponse response_;
     std::size_t header_bytes_ = 0;
+    std::size_t body_sent_ = 0;  // request body bytes handed to libcurl
     bool oversize_ = false;
     char error_buffer_[CURL_ERROR_SIZE] = {};
 };

@@ -74,6 +74,8 @@ constexpr int max_consecutive_parks = 5;
 constexpr int max_blob_missing_rounds = 3;
 constexpr int max_offset_corrections = 3;
 constexpr std::size_t max_remembered_blobs = 4096;
+// A chunk whose PATCH broke is sent again in halves, down to this (or chunk_bytes if smaller).
+constexpr std::size_t min_chunk_bytes = 16 * 1024;
 
 struct BlobRef {
     std::string sha256;
@@ -352,6 +354,11 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         int final_heads = 0;    // HEADs after sending the last byte without a 201
         bool rehashed = false;  // the local file was checked after a 422 hash_mismatch
     } upload;
+    // A link that breaks before a whole chunk is through would fail the same chunk for ever:
+    // after a broken PATCH the photo goes on in chunks half as large. Kept across rounds, for
+    // the photo it was learnt on.
+    std::string narrowed_blob;
+    std::size_t narrowed_chunk = 0;
 
     mutable std::mutex status_mutex;
     SyncStatus snapshot;
@@ -852,6 +859,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
     }
 
     void blob_done() {
+        if (narrowed_blob == upload.ref.sha256) narrowed_blob.clear();
         if (complete_blobs.size() >= max_remembered_blobs) complete_blobs.clear();
         complete_blobs.insert(upload.ref.sha256);
         if (!blob_queue.empty()) blob_queue.pop_front();
@@ -914,9 +922,13 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         send_chunk();
     }
 
+    std::size_t chunk_limit() const {
+        return narrowed_blob == upload.ref.sha256 ? narrowed_chunk : config.chunk_bytes;
+    }
+
     void send_chunk() {
         std::size_t length = static_cast<std::size_t>(
-            std::min<std::uint64_t>(config.chunk_bytes, upload.ref.size - upload.offset));
+            std::min<std::uint64_t>(chunk_limit(), upload.ref.size - upload.offset));
         upload.chunk = length;
         auto chunk = std::make_shared<std::string>();
         store.submit_read(
@@ -947,6 +959,12 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
     }
 
     void on_patch(Result<HttpResponse> reply) {
+        if (!reply && reply.error().code() == Errc::io) {
+            // Broken or timed out after connecting: the server keeps only whole chunks.
+            std::size_t floor = std::min(config.chunk_bytes, min_chunk_bytes);
+            narrowed_chunk = std::max(floor, upload.chunk / 2);
+            narrowed_blob = upload.ref.sha256;
+        }
         if (blob_reply_failed(reply, "PATCH")) return;
         const HttpResponse& response = *reply;
         auto offset = byte_count_header(response, "upload-offset");
