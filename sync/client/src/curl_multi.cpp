@@ -9,25 +9,15 @@ namespace fieldlog::sync::client::detail {
 
 namespace asio = boost::asio;
 
-namespace {
-
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-}  // namespace
-
 CurlMulti::CurlMulti(asio::io_context& io) : io_(io), timer_(io) {
-    global_init();
-    multi_.reset(curl_multi_init());
+    multi_.reset(curl().multi_init());
     if (!multi_) throw std::runtime_error("curl_multi_init failed");
-    curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
-    curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
-    curl_multi_setopt(multi_.get(), CURLMOPT_TIMERDATA, this);
+    curl().multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
+    curl().multi_setopt(multi_.get(), CURLMOPT_SOCKETDATA, this);
+    curl().multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
+    curl().multi_setopt(multi_.get(), CURLMOPT_TIMERDATA, this);
     // One server: a few kept connections are plenty, and bound the fds curl may hold.
-    curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, 4L);
+    curl().multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, 4L);
 }
 
 CurlMulti::~CurlMulti() {
@@ -46,14 +36,14 @@ CurlMulti::~CurlMulti() {
 
 Status CurlMulti::add(std::unique_ptr<CurlTransfer> transfer) {
     CurlTransfer* raw = transfer.get();
-    curl_easy_setopt(raw->easy(), CURLOPT_PRIVATE, raw);
+    curl().easy_setopt(raw->easy(), CURLOPT_PRIVATE, raw);
     transfers_.emplace(raw, std::move(transfer));
     // May call on_timer (never on_socket) before it returns; on_timer only arms the timer.
-    CURLMcode rc = curl_multi_add_handle(multi_.get(), raw->easy());
+    CURLMcode rc = curl().multi_add_handle(multi_.get(), raw->easy());
     if (rc != CURLM_OK) {
         transfers_.erase(raw);
         return Error(Errc::internal,
-                     std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
+                     std::string("curl_multi_add_handle: ") + curl().multi_strerror(rc));
     }
     return {};
 }
@@ -64,7 +54,7 @@ void CurlMulti::cancel_all() {
     auto transfers = std::move(transfers_);
     transfers_.clear();
     for (auto& [raw, transfer] : transfers) {
-        curl_multi_remove_handle(multi_.get(), raw->easy());
+        curl().multi_remove_handle(multi_.get(), raw->easy());
     }
 }
 
@@ -109,7 +99,7 @@ void CurlMulti::watch(curl_socket_t s, int what, Socket* known) {
             return;
         }
         sockets_[s] = socket;
-        curl_multi_assign(multi_.get(), s, socket.get());
+        curl().multi_assign(multi_.get(), s, socket.get());
     }
     socket->want = what;
     arm(socket);
@@ -124,7 +114,7 @@ void CurlMulti::forget(curl_socket_t s) {
     // Pending waits complete with operation_aborted and find the socket marked removed; the
     // fd itself stays open for curl, which closes it.
     socket->descriptor.release();
-    curl_multi_assign(multi_.get(), s, nullptr);
+    curl().multi_assign(multi_.get(), s, nullptr);
 }
 
 void CurlMulti::arm(const std::shared_ptr<Socket>& socket) {
@@ -165,20 +155,20 @@ void CurlMulti::on_ready(const std::shared_ptr<Socket>& socket, int direction,
 
 void CurlMulti::action(curl_socket_t s, int events) {
     int running = 0;
-    curl_multi_socket_action(multi_.get(), s, events, &running);
+    curl().multi_socket_action(multi_.get(), s, events, &running);
     collect_finished();
 }
 
 void CurlMulti::collect_finished() {
     int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi_.get(), &left)) {
+    while (CURLMsg* message = curl().multi_info_read(multi_.get(), &left)) {
         if (message->msg != CURLMSG_DONE) continue;
         CURL* easy = message->easy_handle;
         CURLcode result = message->data.result;
         char* raw = nullptr;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
+        curl().easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
         auto it = transfers_.find(reinterpret_cast<CurlTransfer*>(raw));
-        curl_multi_remove_handle(multi_.get(), easy);
+        curl().multi_remove_handle(multi_.get(), easy);
         if (it == transfers_.end()) continue;
         std::shared_ptr<CurlTransfer> transfer = std::move(it->second);
         transfers_.erase(it);

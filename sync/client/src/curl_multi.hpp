@@ -12,26 +12,25 @@
 // Curl owns its sockets: the stream_descriptor wrapping one is release()d, never closed.
 #pragma once
 
-#include <curl/curl.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
 
+#include "curl_api.hpp"
 #include "fieldlog/error.hpp"
 
 namespace fieldlog::sync::client::detail {
 
 struct CurlEasyDeleter {
-    void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+    void operator()(CURL* easy) const { curl().easy_cleanup(easy); }
 };
 struct CurlMultiDeleter {
-    void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+    void operator()(CURLM* multi) const { curl().multi_cleanup(multi); }
 };
 struct CurlSlistDeleter {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+    void operator()(curl_slist* list) const { curl().slist_free_all(list); }
 };
 using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
 using CurlMultiHandle = std::unique_ptr<CURLM, CurlMultiDeleter>;

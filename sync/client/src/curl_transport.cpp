@@ -21,6 +21,7 @@ std::optional<std::string_view> HttpResponse::header(std::string_view lower_name
 
 namespace {
 
+using detail::curl;
 using detail::CurlEasy;
 using detail::CurlSlist;
 
@@ -45,44 +46,44 @@ public:
     CURL* easy() const override { return easy_.get(); }
 
     Status setup(const TransportOptions& options) {
-        easy_.reset(curl_easy_init());
+        easy_.reset(curl().easy_init());
         if (!easy_) return Error(Errc::internal, "curl_easy_init failed");
         CURL* h = easy_.get();
-        curl_easy_setopt(h, CURLOPT_URL, request_.url.c_str());
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer_);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl().easy_setopt(h, CURLOPT_URL, request_.url.c_str());
+        curl().easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer_);
+        curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         // Records and the device token travel only over TLS unless plain HTTP was asked for,
         // and never follow a redirect elsewhere.
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR,
-                         options.allow_plain_http ? "http,https" : "https");
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR,
+                           options.allow_plain_http ? "http,https" : "https");
+        curl().easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+        curl().easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl().easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
         if (!options.ca_file.empty()) {
-            curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+            curl().easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
         }
         if (!options.client_cert.empty()) {
-            curl_easy_setopt(h, CURLOPT_SSLCERT, options.client_cert.c_str());
-            curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-            curl_easy_setopt(h, CURLOPT_SSLKEY, options.client_key.c_str());
-            curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+            curl().easy_setopt(h, CURLOPT_SSLCERT, options.client_cert.c_str());
+            curl().easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+            curl().easy_setopt(h, CURLOPT_SSLKEY, options.client_key.c_str());
+            curl().easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
         }
         // A kept connection survives NAT and idle links better with keep-alive probes.
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 60L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 30L);
+        curl().easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl().easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 60L);
+        curl().easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 30L);
         long timeout_ms = static_cast<long>(options.request_timeout.count());
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 15'000L));
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "fieldlogd");
-        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_));
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpTransfer::on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, this);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &HttpTransfer::on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, this);
+        curl().easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 15'000L));
+        curl().easy_setopt(h, CURLOPT_USERAGENT, "fieldlogd");
+        curl().easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_));
+        curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpTransfer::on_body);
+        curl().easy_setopt(h, CURLOPT_WRITEDATA, this);
+        curl().easy_setopt(h, CURLOPT_HEADERFUNCTION, &HttpTransfer::on_header);
+        curl().easy_setopt(h, CURLOPT_HEADERDATA, this);
 
         if (request_.method == "HEAD") {
-            curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+            curl().easy_setopt(h, CURLOPT_NOBODY, 1L);
         } else if (request_.method == "POST" || request_.method == "PATCH") {
             // The body comes from a read callback that cannot rewind, not CURLOPT_POSTFIELDS:
             // libcurl resends a request whose kept connection broke before any reply byte, and
@@ -91,18 +92,18 @@ public:
             // rewind the break is reported (CURLE_SEND_FAIL_REWIND) and the uploader asks the
             // server where to resume. A kept connection found dead before any body byte left
             // is still retried, as that needs no rewind.
-            curl_easy_setopt(h, CURLOPT_POST, 1L);
-            curl_easy_setopt(h, CURLOPT_READFUNCTION, &HttpTransfer::on_read);
-            curl_easy_setopt(h, CURLOPT_READDATA, this);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                             static_cast<curl_off_t>(request_.body.size()));
-            if (request_.method == "PATCH") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH");
+            curl().easy_setopt(h, CURLOPT_POST, 1L);
+            curl().easy_setopt(h, CURLOPT_READFUNCTION, &HttpTransfer::on_read);
+            curl().easy_setopt(h, CURLOPT_READDATA, this);
+            curl().easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                               static_cast<curl_off_t>(request_.body.size()));
+            if (request_.method == "PATCH") curl().easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH");
         } else if (request_.method != "GET") {
             return Error(Errc::internal, "unsupported HTTP method " + request_.method);
         }
         curl_slist* list = nullptr;
         auto append = [&](const std::string& line) {
-            curl_slist* grown = curl_slist_append(list, line.c_str());
+            curl_slist* grown = curl().slist_append(list, line.c_str());
             if (grown == nullptr) return false;
             list = grown;
             headers_.release();
@@ -115,7 +116,7 @@ public:
             ok = ok && append(header.name + ": " + header.value);
         }
         if (!ok) return Error(Errc::internal, "out of memory for request headers");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
+        curl().easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
         return {};
     }
 
@@ -124,7 +125,7 @@ public:
         auto handler = std::move(handler_);
         if (result == CURLE_OK) {
             long status = 0;
-            curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
+            curl().easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
             response_.status = static_cast<int>(status);
             handler(std::move(response_));
             return;
@@ -134,7 +135,8 @@ public:
 
 private:
     Error error_for(CURLcode result) const {
-        std::string detail = error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(result);
+        std::string detail =
+            error_buffer_[0] != '\0' ? error_buffer_ : curl().easy_strerror(result);
         std::string what = request_.method + " " + request_.url + ": ";
         switch (result) {
             case CURLE_COULDNT_RESOLVE_HOST:
@@ -258,6 +260,8 @@ private:
 
 Result<std::unique_ptr<UploadTransport>> make_curl_transport(asio::io_context& io,
                                                              TransportOptions options) {
+    // Here, not at start: a daemon without [sync] never loads libcurl.
+    if (auto loaded = detail::load_curl(); !loaded) return loaded.error();
     try {
         return std::unique_ptr<UploadTransport>(new CurlTransport(io, std::move(options)));
     } catch (const std::exception& e) {
