@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fieldlog/files.hpp"
+#include "gpio_config_reader.hpp"
 #include "toml_reader.hpp"
 
 namespace fieldlog::config {
@@ -383,6 +384,8 @@ Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::
         }
         power.finish();
     }
+
+    detail::read_gpio(*document, root, config.gpio);
 
     root.finish();
     if (!diag.ok()) return diag.to_error();

@@ -8,6 +8,7 @@
 
 #include "fieldlog/discharge/parameters.hpp"
 #include "fieldlog/files.hpp"
+#include "reference_readers.hpp"
 #include "toml_reader.hpp"
 
 namespace fieldlog::config {
@@ -172,31 +173,6 @@ std::vector<LimitRule> read_limit_rules(TableReader& owner, std::string_view key
     return rules;
 }
 
-void read_standards(const toml::table& document, StandardMap& standards,
-                    std::map<std::string, std::string>& places, Diagnostics& diag) {
-    TableReader root(document, "", diag);
-    for (const toml::table* table : root.tables("class", true)) {
-        TableReader reader(*table, "class", diag);
-        auto id = reader.string("id", true);
-        auto title = reader.string("title");
-        auto rules = read_limit_rules(reader, "limits", true);
-        reader.finish();
-        if (!id) continue;
-        if (!valid_class_id(*id)) {
-            reader.error("id", "expected 1 to 64 of A-Z a-z 0-9 . _ - /, got " + in_quotes(*id));
-            continue;
-        }
-        if (auto first = places.find(*id); first != places.end()) {
-            reader.error("id", "duplicate class id " + in_quotes(*id) + "; first defined at " +
-                                   first->second);
-            continue;
-        }
-        places.emplace(*id, diag.location(reader.where("id")));
-        standards.emplace(*id, StandardClass{*id, title.value_or(*id), std::move(rules)});
-    }
-    root.finish();
-}
-
 std::optional<Site> read_site(TableReader& reader, const StandardMap& standards) {
     Site site;
     bool ok = true;
@@ -271,6 +247,35 @@ std::optional<Site> read_site(TableReader& reader, const StandardMap& standards)
     return site;
 }
 
+}  // namespace
+
+namespace detail {
+
+void read_standards(const toml::table& document, StandardMap& standards,
+                    std::map<std::string, std::string>& places, Diagnostics& diag) {
+    TableReader root(document, "", diag);
+    for (const toml::table* table : root.tables("class", true)) {
+        TableReader reader(*table, "class", diag);
+        auto id = reader.string("id", true);
+        auto title = reader.string("title");
+        auto rules = read_limit_rules(reader, "limits", true);
+        reader.finish();
+        if (!id) continue;
+        if (!valid_class_id(*id)) {
+            reader.error("id", "expected 1 to 64 of A-Z a-z 0-9 . _ - /, got " + in_quotes(*id));
+            continue;
+        }
+        if (auto first = places.find(*id); first != places.end()) {
+            reader.error("id", "duplicate class id " + in_quotes(*id) + "; first defined at " +
+                                   first->second);
+            continue;
+        }
+        places.emplace(*id, diag.location(reader.where("id")));
+        standards.emplace(*id, StandardClass{*id, title.value_or(*id), std::move(rules)});
+    }
+    root.finish();
+}
+
 void read_sites(const toml::table& document, ReferenceData& data, Diagnostics& diag) {
     TableReader root(document, "", diag);
     std::map<std::string, std::string, std::less<>> places;
@@ -290,6 +295,10 @@ void read_sites(const toml::table& document, ReferenceData& data, Diagnostics& d
     }
     root.finish();
 }
+
+}  // namespace detail
+
+namespace {
 
 Error directory_error(const std::error_code& ec, const std::filesystem::path& dir) {
     Errc code = ec == std::errc::no_such_file_or_directory ? Errc::not_found : Errc::io;
@@ -361,7 +370,7 @@ Result<StandardMap> load_standards_dir(const std::filesystem::path& dir) {
         if (!text) return text.error();
         diag.set_source(file.string());
         if (auto document = detail::parse_document(*text, diag)) {
-            read_standards(*document, standards, places, diag);
+            detail::read_standards(*document, standards, places, diag);
         }
     }
     if (!diag.ok()) return diag.to_error();
@@ -379,7 +388,9 @@ Result<ReferenceData> load_reference_data(const std::filesystem::path& sites_fil
     if (!text) return text.error();
     Diagnostics diag;
     diag.set_source(sites_file.string());
-    if (auto document = detail::parse_document(*text, diag)) read_sites(*document, data, diag);
+    if (auto document = detail::parse_document(*text, diag)) {
+        detail::read_sites(*document, data, diag);
+    }
     if (!diag.ok()) return diag.to_error();
     return data;
 }

@@ -164,6 +164,64 @@ std::optional<std::int64_t> TableReader::date_ms(std::string_view key, bool requ
     return std::nullopt;
 }
 
+std::optional<std::int64_t> TableReader::time_ms(std::string_view key, bool required) {
+    const toml::node* node = take(key, required);
+    if (node == nullptr) return std::nullopt;
+    static constexpr std::string_view expected = "a time such as 2026-11-20T09:15:00+08:00";
+    const toml::date* d = nullptr;
+    const toml::time* t = nullptr;
+    std::int64_t offset_minutes = 0;
+    if (const auto* value = node->as_date_time()) {
+        d = &value->get().date;
+        t = &value->get().time;
+        if (value->get().offset) offset_minutes = value->get().offset->minutes;
+    } else if (const auto* day = node->as_date()) {
+        d = &day->get();
+    } else if (const auto* text = node->as_string()) {
+        if (auto ms = parse_time_ms(text->get())) return ms;
+        error(key, "expected " + std::string(expected) + ", got " + in_quotes(text->get()));
+        return std::nullopt;
+    } else {
+        wrong_type(key, expected, *node);
+        return std::nullopt;
+    }
+    using namespace std::chrono;
+    year_month_day ymd{year(d->year), month(d->month), day(d->day)};
+    if (!ymd.ok()) {
+        error(key, "expected " + std::string(expected) + ", got an impossible date");
+        return std::nullopt;
+    }
+    std::int64_t ms = duration_cast<milliseconds>(sys_days(ymd).time_since_epoch()).count();
+    if (t != nullptr) {
+        ms += ((std::int64_t{t->hour} * 60 + t->minute) * 60 + t->second) * 1000 +
+              std::int64_t{t->nanosecond} / 1'000'000;
+    }
+    return ms - offset_minutes * 60 * 1000;
+}
+
+std::optional<std::vector<std::string>> TableReader::strings(std::string_view key, bool required) {
+    const toml::node* node = take(key, required);
+    if (node == nullptr) return std::nullopt;
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+        wrong_type(key, "an array of strings", *node);
+        return std::nullopt;
+    }
+    std::vector<std::string> out;
+    bool ok = true;
+    for (const toml::node& element : *array) {
+        if (const auto* text = element.as_string()) {
+            out.push_back(text->get());
+        } else {
+            diag_->error(element.source(), key_path(key),
+                         "expected a string, got " + type_name(element));
+            ok = false;
+        }
+    }
+    if (!ok) return std::nullopt;
+    return out;
+}
+
 std::optional<std::filesystem::path> TableReader::path(std::string_view key,
                                                        const std::filesystem::path& base_dir,
                                                        bool required) {

@@ -61,6 +61,11 @@ public:
     std::optional<double> number(std::string_view key, bool required = false);
     // A TOML date (2004-03-01) or a string that parse_time_ms accepts; midnight UTC for a date.
     std::optional<std::int64_t> date_ms(std::string_view key, bool required = false);
+    // A moment: a TOML date-time (a local one is read as UTC), a date (midnight UTC) or a string
+    // that parse_time_ms accepts.
+    std::optional<std::int64_t> time_ms(std::string_view key, bool required = false);
+    // An array of strings.
+    std::optional<std::vector<std::string>> strings(std::string_view key, bool required = false);
     // A non-empty string naming a path; a relative one is taken against base_dir.
     std::optional<std::filesystem::path> path(std::string_view key,
                                               const std::filesystem::path& base_dir,

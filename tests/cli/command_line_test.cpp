@@ -155,6 +155,12 @@ TEST(CommandLine, ComplaintTimesMayBeNow) {
         "forwarded_ms": 1795166100000}})"));
 }
 
+TEST(CommandLine, AnAssignedComplaintNeedsNoBatch) {
+    auto assigned = parsed({"complaint", "add", "2026-0117"});
+    EXPECT_EQ(assigned.request(), json::parse(R"({"op": "complaint.add", "args": {
+        "case_number": "2026-0117"}})"));
+}
+
 TEST(CommandLine, ComplaintOptionsAreChecked) {
     expect_usage_error({"complaint", "add", "C-1", "--batch", "1.5"}, "--batch",
                        "is not a whole number");

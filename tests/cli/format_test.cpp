@@ -159,6 +159,38 @@ TEST(FormatHuman, StatusShowsSyncStateAndItsError) {
     EXPECT_FALSE(contains(format_human("status", object("{}")), "sync"));
 }
 
+TEST(FormatHuman, StatusShowsWhichReferenceDataIsInUse) {
+    std::string office = format_human("status", object(R"({"device_id": "dev-1",
+        "sync": {"enabled": true, "state": "idle", "last_error": null,
+                 "reference_error": "reference data refused: bad hash"},
+        "reference": {"source": "office", "version": 3, "sha256": "ab", "published_ms": 1,
+                      "applied_ms": 1795564800000, "sites": 8, "standards": 2,
+                      "assigned_complaints": 1}})"));
+    EXPECT_TRUE(contains(office,
+                         "reference data   version 3 from the office, applied "
+                         "2026-11-25T00:00:00.000Z: 8 sites, 2 standard classes, 1 assigned "
+                         "complaint case\n"))
+        << office;
+    EXPECT_TRUE(contains(office, "reference error  reference data refused: bad hash\n")) << office;
+    std::string files = format_human("status", object(R"({"reference": {"source": "config_files",
+        "version": null, "sites": 7, "standards": 2, "assigned_complaints": 0}})"));
+    EXPECT_TRUE(contains(files, "config files: 7 sites, 2 standard classes\n")) << files;
+    EXPECT_FALSE(contains(format_human("status", object("{}")), "reference"));
+}
+
+TEST(FormatHuman, ComplaintListShowsCasesAssignedByTheOffice) {
+    std::string text = format_human("complaint.list", object(R"({"complaints": [],
+        "assigned": [{"case_number": "2026-0117", "batch_number": 9, "summary": "Foam",
+                      "received_ms": null, "responsible_unit": "", "site_id": "rs-1",
+                      "site_name": "Riverside plant"}]})"));
+    EXPECT_TRUE(contains(text, "no complaints\n")) << text;
+    EXPECT_TRUE(contains(text, "assigned by the office, not yet recorded")) << text;
+    EXPECT_TRUE(contains(text, "2026-0117")) << text;
+    EXPECT_TRUE(contains(text, "Riverside plant")) << text;
+    std::string none = format_human("complaint.list", object(R"({"complaints": []})"));
+    EXPECT_FALSE(contains(none, "assigned")) << none;
+}
+
 TEST(FormatHuman, SyncReplies) {
     EXPECT_EQ(format_human("sync", object(R"({"drained": true, "sync": {"state": "idle"}})")),
               "outbox drained (sync idle)\n");

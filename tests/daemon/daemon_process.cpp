@@ -19,6 +19,7 @@
 #include <thread>
 #include <utility>
 
+#include "target_command.hpp"
 #include "temp_dir.hpp"
 
 extern char** environ;
@@ -333,8 +334,12 @@ void DaemonProcess::write_config_text(const std::string& toml) const {
     output_offset_ = std::filesystem::exists(output_path_, ec)
                          ? std::filesystem::file_size(output_path_, ec)
                          : 0;
+    // fieldlogd runs through the emulator of a cross build; a wrapper given to start_command
+    // puts target_command() into the exec it ends with itself.
+    const std::vector<std::string> command =
+        argv.at(0) == executable().string() ? target_command(argv) : argv;
     pid_t pid = -1;
-    if (int rc = spawn_process(argv, output_path_, pid); rc != 0) {
+    if (int rc = spawn_process(command, output_path_, pid); rc != 0) {
         return ::testing::AssertionFailure()
                << "cannot spawn " << argv.at(0) << ": " << strerror(rc);
     }

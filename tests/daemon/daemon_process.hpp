@@ -115,7 +115,9 @@ public:
     // Same, with the command given in full (a wrapper that ends by exec'ing fieldlogd, so
     // that the spawned pid is the daemon's); argv[0] is looked up in PATH.
     ::testing::AssertionResult start_command(const std::vector<std::string>& argv);
-    // Only spawns: for a daemon that is expected to refuse to start.
+    // Only spawns: for a daemon that is expected to refuse to start. When argv[0] is
+    // executable(), the command runs through the test emulator of a cross build
+    // (target_command.hpp); start() and start_command() spawn through here too.
     ::testing::AssertionResult spawn(const std::vector<std::string>& argv);
     ::testing::AssertionResult wait_ready(std::chrono::milliseconds timeout = daemon_start_timeout);
 

@@ -17,6 +17,7 @@
 
 #include "daemon_process.hpp"
 #include "jpeg_fixture.hpp"
+#include "target_command.hpp"
 #include "temp_dir.hpp"
 
 namespace fieldlog::testing {
@@ -25,11 +26,12 @@ namespace {
 namespace json = boost::json;
 
 // Mounts the tmpfs on the data dir, takes 1 MiB of it as ballast the test can later free, then
-// becomes fieldlogd: the spawned pid stays the daemon's. $1 data dir, $2 fieldlogd, $3 config.
+// becomes fieldlogd: the spawned pid stays the daemon's. $1 data dir, then the daemon's command
+// line (target_command: through the emulator in a cross build).
 constexpr const char* mount_and_exec =
     "set -e; mount -t tmpfs -o size=3m,mode=0750 tmpfs \"$1\"; "
     "dd if=/dev/zero of=\"$1/ballast\" bs=64k count=16 2>/dev/null; "
-    "exec \"$2\" --config \"$3\"";
+    "shift; exec \"$@\"";
 
 std::vector<std::string> in_private_mount_namespace(std::vector<std::string> command) {
     std::vector<std::string> argv{"unshare", "--mount", "--propagation", "private"};
@@ -83,9 +85,12 @@ TEST(FullDisk, WriteOnAFullDiskFailsWithNoSpaceAndWorksAgainOnceSpaceIsBack) {
     }
 
     DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start_command(in_private_mount_namespace(
-        {"sh", "-c", mount_and_exec, "sh", config.data_dir.string(),
-         DaemonProcess::executable().string(), daemon.config_path().string()})));
+    std::vector<std::string> wrapper{"sh", "-c", mount_and_exec, "sh", config.data_dir.string()};
+    for (auto& word : target_command(
+             {DaemonProcess::executable().string(), "--config", daemon.config_path().string()})) {
+        wrapper.push_back(std::move(word));
+    }
+    ASSERT_TRUE(daemon.start_command(in_private_mount_namespace(std::move(wrapper))));
     // The daemon's disk is its own: the host sees an empty directory, the daemon the ballast.
     const std::filesystem::path daemon_view = std::filesystem::path("/proc") /
                                               std::to_string(daemon.pid()) / "root" /

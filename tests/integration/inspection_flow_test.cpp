@@ -12,6 +12,7 @@
 #include "daemon_process.hpp"
 #include "fieldlog/files.hpp"
 #include "jpeg_fixture.hpp"
+#include "target_command.hpp"
 #include "temp_dir.hpp"
 
 extern char** environ;
@@ -40,6 +41,7 @@ protected:
         std::vector<std::string> argv{FIELDLOG_CLI_PATH, "--socket",
                                       daemon_->config().socket.string()};
         argv.insert(argv.end(), args.begin(), args.end());
+        argv = target_command(std::move(argv));
         std::vector<char*> raw;
         for (auto& a : argv) raw.push_back(a.data());
         raw.push_back(nullptr);
@@ -53,7 +55,8 @@ protected:
         posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
         pid_t pid = -1;
-        int rc = posix_spawn(&pid, raw[0], &actions, nullptr, raw.data(), environ);
+        // spawnp: in a cross build raw[0] is the emulator, named without a path.
+        int rc = posix_spawnp(&pid, raw[0], &actions, nullptr, raw.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         CliResult result;
         if (rc != 0) {

@@ -22,6 +22,7 @@
 #include "fieldlog/files.hpp"
 #include "fieldlog/store/database.hpp"
 #include "jpeg_fixture.hpp"
+#include "target_command.hpp"
 
 extern char** environ;
 
@@ -106,8 +107,9 @@ std::string ServerProcess::output() const { return read_all(log_path_); }
 ::testing::AssertionResult ServerProcess::start(milliseconds timeout) {
     if (running()) return ::testing::AssertionFailure() << "fieldlog-server is already running";
     std::filesystem::remove(port_file_);
-    std::vector<std::string> argv{FIELDLOG_SERVER_PATH, "--config", config_path_.string(),
-                                  "--port-file", port_file_.string()};
+    std::vector<std::string> argv =
+        target_command({FIELDLOG_SERVER_PATH, "--config", config_path_.string(), "--port-file",
+                        port_file_.string()});
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -127,7 +129,8 @@ std::string ServerProcess::output() const { return read_all(log_path_); }
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+    // spawnp: in a cross build argv[0] is the emulator, named without a path.
+    int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -186,9 +189,10 @@ std::optional<ExitStatus> ServerProcess::stop(milliseconds timeout) {
 
 std::string ServerProcess::enrol(const std::string& device_id) const {
     const auto out = dir_ / ("enrol-" + device_id + ".out");
-    auto status = run_command({FIELDLOG_ADMIN_PATH, "--server", url(), "--token-file",
-                               token_file_.string(), "--json", "device", "enrol", device_id},
-                              out, std::chrono::seconds(30));
+    auto status =
+        run_command(target_command({FIELDLOG_ADMIN_PATH, "--server", url(), "--token-file",
+                                    token_file_.string(), "--json", "device", "enrol", device_id}),
+                    out, std::chrono::seconds(30));
     std::string text = read_all(out);
     if (!status || !status->exited() || status->code() != 0) {
         ADD_FAILURE() << "fieldlog-admin device enrol " << device_id << " failed ("
@@ -202,6 +206,18 @@ std::string ServerProcess::enrol(const std::string& device_id) const {
         return {};
     }
     return std::string(token->get_string());
+}
+
+std::optional<ExitStatus> ServerProcess::run_admin(const std::vector<std::string>& args,
+                                                   std::string& output) const {
+    static std::atomic<int> runs{0};
+    const auto out = dir_ / ("admin-" + std::to_string(++runs) + ".out");
+    std::vector<std::string> argv{FIELDLOG_ADMIN_PATH, "--server", url(), "--token-file",
+                                  token_file_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto status = run_command(target_command(argv), out, std::chrono::seconds(30));
+    output = read_all(out);
+    return status;
 }
 
 std::optional<server::HttpReply> ServerProcess::admin(const std::string& method,

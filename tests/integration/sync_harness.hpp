@@ -49,6 +49,10 @@ public:
 
     // fieldlog-admin device enrol ID --json; the device token, or "" (with a test failure).
     std::string enrol(const std::string& device_id) const;
+    // fieldlog-admin with the server and admin token filled in, then args; its exit status
+    // (nullopt when it did not finish in time) and what it printed in output.
+    std::optional<ExitStatus> run_admin(const std::vector<std::string>& args,
+                                        std::string& output) const;
     // One request with the admin token, on a fresh connection; nullopt when nobody answered.
     std::optional<server::HttpReply> admin(const std::string& method,
                                            const std::string& target) const;

@@ -238,6 +238,7 @@ private:
     void add_inspection();
     void add_measure();
     void add_photo();
+    void add_mark();
     void add_complaint();
     void add_document();
     void add_rectification();
@@ -275,6 +276,7 @@ Parser::Parser(const std::optional<std::string>& socket_from_env)
     add_inspection();
     add_measure();
     add_photo();
+    add_mark();
     add_complaint();
     add_document();
     add_rectification();
@@ -442,19 +444,42 @@ void Parser::add_photo() {
     };
 }
 
+void Parser::add_mark() {
+    CLI::App* mark = command(&app_, "mark",
+                             "Mark this spot in the open inspection: the time and, with a GNSS "
+                             "fix, the position (as holding the device's button does)",
+                             "mark.add", nullptr);
+    TextArg& label = option(mark, "--label", "TEXT", "What is here");
+    CLI::App* list = command(mark, "list", "List the marks of an inspection", "mark.list", nullptr);
+    TextArg& inspection = option(list, "--inspection", "ID", "Inspection (default: the open one)");
+    commands_[mark].second = [&](Invocation&) {
+        json::object args{{"source", "cli"}};
+        put_text(args, "label", label);
+        return args;
+    };
+    commands_[list].second = [&](Invocation&) {
+        // Global options fall through to parents, so "mark list --label" would reach `mark`.
+        if (label.given()) usage("--label: sets a new mark's label; 'mark list' takes none");
+        json::object args;
+        put_name(args, "inspection_id", inspection);
+        return args;
+    };
+}
+
 void Parser::add_complaint() {
     CLI::App* complaint = group("complaint", "Track complaint cases");
 
     CLI::App* add =
         command(complaint, "add", "Register a complaint case", "complaint.add", nullptr);
     TextArg& add_case = positional(add, "CASE", "Case number");
-    TextArg& batch = option(add, "--batch", "N", "Batch the case arrived in", true);
+    TextArg& batch =
+        option(add, "--batch", "N", "Batch the case arrived in (default: the office's assignment)");
     TextArg& summary = option(add, "--summary", "TEXT", "What the complaint is about");
     TextArg& received = option(add, "--received", "TIME", "When it was received (default now)");
     TextArg& unit = option(add, "--unit", "NAME", "Responsible unit");
     commands_[add].second = [&](Invocation&) {
-        json::object args{{"case_number", name_of(add_case)},
-                          {"batch_number", integer_in(batch, 1, max_count)}};
+        json::object args{{"case_number", name_of(add_case)}};
+        if (batch.given()) args["batch_number"] = integer_in(batch, 1, max_count);
         put_text(args, "summary", summary);
         put_time_or_now(args, "received_ms", received);
         put_name(args, "responsible_unit", unit);

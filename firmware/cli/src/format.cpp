@@ -163,6 +163,18 @@ std::string complaint_block(const json::object& c) {
            });
 }
 
+std::string mark_block(const json::object& m) {
+    return "mark " + field(m, "id") + "\n" +
+           text::key_values({
+               {"label", field(m, "label")},
+               {"time", time_field(m, "device_time_ms")},
+               {"position", position(m, "lat", "lon")},
+               {"gnss time", time_field(m, "gnss_time_ms")},
+               {"source", field(m, "source")},
+               {"inspection", field(m, "inspection_id")},
+           });
+}
+
 std::string document_block(const json::object& d) {
     return "document batch " + field(d, "batch_number") + "\n" +
            text::key_values({
@@ -262,6 +274,15 @@ std::string list(const text::Table& table, std::string_view if_empty) {
     return table.empty() ? std::string(if_empty) + "\n" : table.render();
 }
 
+std::string mark_list(const json::object& r) {
+    text::Table table({{"TIME"}, {"LABEL"}, {"POSITION"}, {"SOURCE"}});
+    for_each_object(text::array_at(r, "marks"), [&](const json::object& m) {
+        table.add({time_field(m, "device_time_ms"), field(m, "label"), position(m, "lat", "lon"),
+                   field(m, "source")});
+    });
+    return list(table, "no marks");
+}
+
 // ---- one function per op ----
 
 // "idle, 3 entries (2.0 KiB) waiting, 1 parked, last success 2026-11-25T09:30:00Z", or
@@ -292,6 +313,29 @@ std::string sync_text(const json::object& r) {
 std::string sync_error_text(const json::object& r) {
     const json::object& sync = text::object_at(r, "sync");
     const json::value* error = sync.if_contains("last_error");
+    if (error == nullptr || !error->is_string()) return "";
+    return text::sanitise(error->get_string());
+}
+
+// "version 3 from the office, applied 2026-11-25T09:30:00Z: 8 sites, 2 standard classes, 1
+// assigned complaint case" or "config files: 7 sites, 2 standard classes"; empty for a daemon
+// that predates downloaded reference data.
+std::string reference_text(const json::object& r) {
+    const json::value* value = r.if_contains("reference");
+    if (value == nullptr || !value->is_object()) return "";
+    const json::object& reference = value->get_object();
+    std::string counts = field(reference, "sites") + " sites, " + field(reference, "standards") +
+                         " standard classes";
+    if (field(reference, "source") != "office") return "config files: " + counts;
+    auto assigned = text::integer(reference, "assigned_complaints").value_or(0);
+    return "version " + field(reference, "version") + " from the office, applied " +
+           time_field(reference, "applied_ms") + ": " + counts + ", " + std::to_string(assigned) +
+           (assigned == 1 ? " assigned complaint case" : " assigned complaint cases");
+}
+
+std::string reference_error_text(const json::object& r) {
+    const json::object& sync = text::object_at(r, "sync");
+    const json::value* error = sync.if_contains("reference_error");
     if (error == nullptr || !error->is_string()) return "";
     return text::sanitise(error->get_string());
 }
@@ -341,6 +385,8 @@ std::string status(const json::object& r) {
             {"records", records},
             {"sync", sync_text(r)},
             {"sync error", sync_error_text(r)},
+            {"reference data", reference_text(r)},
+            {"reference error", reference_error_text(r)},
         },
         "");
 }
@@ -423,7 +469,20 @@ std::string complaint_list(const json::object& r) {
                    field(c, "finding"), time_field(c, "received_ms"), forwarded_text(c),
                    field(c, "responsible_unit"), field(c, "summary")});
     });
-    return list(table, "no complaints");
+    std::string out = list(table, "no complaints");
+    // Cases the office assigned to this device that are not recorded yet.
+    const json::array& assigned = text::array_at(r, "assigned");
+    if (assigned.empty()) return out;
+    text::Table pending({{"CASE"}, {"BATCH", true}, {"SITE"}, {"RECEIVED"}, {"UNIT"}, {"SUMMARY"}});
+    for_each_object(assigned, [&](const json::object& c) {
+        std::string site = field(c, "site_name");
+        if (site == text::none) site = field(c, "site_id");
+        pending.add({field(c, "case_number"), field(c, "batch_number"), site,
+                     time_field(c, "received_ms"), field(c, "responsible_unit"),
+                     field(c, "summary")});
+    });
+    return out + section("assigned by the office, not yet recorded (complaint add CASE)", pending,
+                         "none");
 }
 
 std::string complaint_summary(const json::object& r) {
@@ -524,6 +583,8 @@ const std::map<std::string_view, Formatter>& formatters() {
          [](const json::object& r) {
              return list(photo_table(text::array_at(r, "photos")), "no photos");
          }},
+        {"mark.add", [](const json::object& r) { return mark_block(text::object_at(r, "mark")); }},
+        {"mark.list", mark_list},
         {"complaint.add",
          [](const json::object& r) { return complaint_block(text::object_at(r, "complaint")); }},
         {"complaint.forward",

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "control_server.hpp"
+#include "device_status.hpp"
 #include "fieldlog/camera/inotify_camera_inbox.hpp"
 #include "fieldlog/config/reference.hpp"
 #include "fieldlog/domain/records.hpp"
@@ -19,6 +20,7 @@
 #include "fieldlog/store/store.hpp"
 #include "fieldlog/sync/client/network_watch.hpp"
 #include "fieldlog/sync/client/uploader.hpp"
+#include "gpio_controls.hpp"
 #include "systemd_notifier.hpp"
 
 namespace fieldlog::daemon {
@@ -126,15 +128,23 @@ struct Daemon::Impl {
     std::unique_ptr<power::SysfsPower> power;
     bool low_battery = false;
     std::string power_error;
+    // Only with [gpio]: the backend, the lines on it (which go first), and, with status LEDs,
+    // what they show.
+    GpioBackend gpio_backend;
+    std::unique_ptr<GpioControls> gpio_controls;
+    std::unique_ptr<StatusTracker> status_leds;
     std::unique_ptr<ControlServer> server;
     SystemdNotifier notifier{io};
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     void device_log(std::string_view level, std::string_view event, std::string message) {
         log_line(level, message);
-        service->log(level, event, message, [](const Error& error) {
+        service->log(level, event, message, [this](const Error& error) {
             log_line("error", "cannot write the device log: " + error.to_string());
+            operation_finished(error);
         });
+        // The entry waits in the outbox like any record; the count runs after its commit.
+        operation_finished(json::value());
     }
 
     // Failures of the device itself (not of the request) go to the device log for supervisors.
@@ -157,7 +167,19 @@ struct Daemon::Impl {
         };
     }
 
+    // The status LEDs follow every finished operation (the outbox may have grown, the store may
+    // have failed); from any thread.
+    void operation_finished(const Result<json::value>& result) {
+        if (!status_leds) return;
+        bool fault = !result && is_store_fault(result.error().code());
+        asio::post(io, [this, fault] {
+            if (status_leds) status_leds->operation_finished(fault);
+        });
+    }
+
     void stop_drivers() {
+        status_leds.reset();
+        gpio_controls.reset();
         power.reset();
         if (inbox) inbox->stop();
         if (serial_gnss) serial_gnss->stop();
@@ -182,6 +204,7 @@ struct Daemon::Impl {
             device_log("info", "battery_ok", "battery recovered: " + level);
         }
         low_battery = state->low_battery;
+        if (status_leds) status_leds->set_low_battery(low_battery);
     }
 
     // An inbox photo goes in as `photo.add {path}` would: into the open inspection, the store
@@ -191,6 +214,7 @@ struct Daemon::Impl {
         service->execute(
             "photo.add", json::object{{"path", path.string()}},
             [this, path](Result<json::value> result) {
+                operation_finished(result);
                 if (!result) {
                     device_log("warning", "camera_skipped",
                                "camera inbox: " + path.string() +
@@ -230,8 +254,16 @@ struct Daemon::Impl {
 
     void handle(const std::string& op, const json::object& args, ControlServer::Reply reply) {
         reply = logging_failures(op, std::move(reply));
+        if (op == "gpio.simulate") {
+            reply(simulate_gpio(gpio_backend.simulated, config.gpio, args));
+            return;
+        }
         if (op != "status") {
-            service->execute(op, args, std::move(reply));
+            service->execute(op, args,
+                             [this, reply = std::move(reply)](Result<json::value> result) {
+                                 operation_finished(result);
+                                 reply(std::move(result));
+                             });
             return;
         }
         auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
@@ -240,11 +272,15 @@ struct Daemon::Impl {
         service->execute(op, args,
                          [reply = std::move(reply), uptime, data_dir = config.data_dir.string(),
                           config_file = config_path.string(), gnss_now = gnss_status(gnss),
-                          power_now = power_status(power.get())](Result<json::value> result) {
+                          power_now = power_status(power.get()),
+                          gpio_now = gpio_controls ? gpio_controls->status_json()
+                                                   : json::object{{"enabled", false}}](
+                             Result<json::value> result) {
                              if (result && result->is_object()) {
                                  auto& obj = result->as_object();
                                  obj["gnss"] = gnss_now;
                                  obj["power"] = power_now;
+                                 obj["gpio"] = gpio_now;
                                  obj["version"] = FIELDLOG_VERSION;
                                  obj["uptime_s"] = uptime;
                                  obj["data_dir"] = data_dir;
@@ -303,9 +339,10 @@ struct Daemon::Impl {
                        "effect at the next start");
         }
         if (!(fresh->gnss == config.gnss) || !(fresh->camera == config.camera) ||
-            !(fresh->power == config.power)) {
+            !(fresh->power == config.power) || !(fresh->gpio == config.gpio)) {
             device_log("warning", "config_reload",
-                       "the [gnss], [camera] and [power] settings take effect at the next start");
+                       "the [gnss], [camera], [power] and [gpio] settings take effect at the next "
+                       "start");
         }
         if (!(fresh->sync == config.sync)) {
             device_log("warning", "config_reload",
@@ -313,9 +350,13 @@ struct Daemon::Impl {
         }
         service->replace_reference(
             std::make_shared<const config::ReferenceData>(std::move(*reference)));
+        const std::int64_t office = service->office_reference_version();
         device_log("info", "config_reload",
                    "configuration reloaded from " + config_path.string() + ": " +
-                       std::to_string(service->reference()->sites.size()) + " sites");
+                       std::to_string(service->reference()->sites.size()) + " sites" +
+                       (office > 0 ? " (the office's reference data version " +
+                                         std::to_string(office) + " stays in use)"
+                                   : std::string()));
         notifier.status("running");
     }
 };
@@ -360,6 +401,17 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
                                             std::string message) {
             raw->device_log(level, event, std::move(message));
         };
+        uploader_options.on_status_change = [raw] {
+            if (raw->status_leds) raw->status_leds->set_sync(raw->uploader->status());
+        };
+        // Reference data from the office goes through the service, which the uploader only
+        // calls from the loop, once the service exists.
+        uploader_options.reference.current_version = [raw] {
+            return raw->service->office_reference_version();
+        };
+        uploader_options.reference.apply = [raw](std::string body, auto done) {
+            raw->service->apply_reference_bundle(std::move(body), std::move(done));
+        };
         auto uploader =
             sync::client::Uploader::create(impl->io, *impl->store, std::move(uploader_options));
         if (!uploader) return uploader.error();
@@ -398,6 +450,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
     impl->service = std::make_unique<domain::InspectionService>(
         *impl->store, std::make_shared<const config::ReferenceData>(std::move(*reference)),
         std::move(service_options));
+    // The office's newest applied reference data, when there is any, goes before the files'.
+    if (auto loaded = impl->service->load_office_reference(); !loaded) {
+        log_line("error",
+                 "the config files' reference data is in use: " + loaded.error().to_string());
+    }
 
     // Photos are offered from the event loop only, so none arrives before the start entry.
     if (!impl->config.camera.inbox_dir.empty()) {
@@ -437,6 +494,31 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
         });
         impl->power->on_change(
             [raw](const Result<power::PowerState>& state) { raw->power_changed(state); });
+    }
+    if (const auto& gpio_config = impl->config.gpio; gpio_config.enabled) {
+        impl->gpio_backend = make_gpio_backend(impl->io, gpio_config);
+        GpioActions actions;
+        actions.service = impl->service.get();
+        actions.uploader = impl->uploader.get();
+        actions.device_log = [raw](std::string_view level, std::string_view event,
+                                   std::string message) {
+            raw->device_log(level, event, std::move(message));
+        };
+        actions.mark_done = [raw](const Result<json::value>& result) {
+            raw->operation_finished(result);
+        };
+        auto controls = GpioControls::open(impl->io, *impl->gpio_backend.gpio, gpio_config,
+                                           gpio_events(impl->io, std::move(actions)));
+        if (!controls) return controls.error();
+        impl->gpio_controls = std::move(*controls);
+        if (impl->gpio_controls->has_status_leds()) {
+            impl->status_leds = std::make_unique<StatusTracker>(
+                impl->io, *impl->store, [raw](const gpio::DeviceStatus& status) {
+                    if (raw->gpio_controls) raw->gpio_controls->show(status);
+                });
+            if (impl->uploader) impl->status_leds->set_sync(impl->uploader->status());
+            impl->status_leds->refresh();
+        }
     }
     impl->server = std::make_unique<ControlServer>(
         impl->io, ControlLimits{impl->config.max_request_bytes, impl->config.max_clients},

@@ -1,6 +1,7 @@
 // Complaints (petitions) handed over in numbered batches, followed from receipt to closure.
 #include <array>
 
+#include "fieldlog/domain/reference_store.hpp"
 #include "fieldlog/domain/summaries.hpp"
 #include "operations.hpp"
 
@@ -44,44 +45,59 @@ Result<Job> complaint_add(const Context& c, const json::object& args) {
     if (auto ok = check_identifier("complaint.add: case_number", *case_number); !ok) {
         return ok.error();
     }
-    auto batch = a->integer("batch_number");
-    if (!batch) return batch.error();
-    if (*batch < 1 || *batch > 100000)
+    // A case the office assigned to this device (docs/sync-protocol.md) brings its batch,
+    // summary, receipt time and unit; what the request gives wins.
+    auto batch_arg = a->opt_integer("batch_number");
+    if (!batch_arg) return batch_arg.error();
+    if (*batch_arg && (**batch_arg < 1 || **batch_arg > 100000))
         return a->error("batch_number", "must be within 1 to 100000");
-    auto summary = a->opt_text("summary", 4000);
-    if (!summary) return summary.error();
-    auto received = a->opt_integer("received_ms");
-    if (!received) return received.error();
-    auto unit = a->opt_text("responsible_unit", 256);
-    if (!unit) return unit.error();
-    return Job{[case_number = *case_number, batch = *batch, summary = summary->value_or(""),
-                received = received->value_or(c.now_ms), unit = unit->value_or(""),
-                now = c.now_ms](store::WriteContext& ctx) -> Result<json::value> {
-                   auto insert = ctx.db().prepare(
-                       "INSERT INTO complaints (case_number, batch_number, summary, received_ms, "
-                       "forwarded_ms, responsible_unit, status, finding, inspection_ids, notes, "
-                       "device_time_ms, last_seq) VALUES (?1, ?2, ?3, ?4, NULL, ?5, 'received', "
-                       "NULL, '[]', '', ?6, ?7) ON CONFLICT (case_number) DO NOTHING");
-                   if (!insert) return insert.error();
-                   (*insert)
-                       ->bind(1, case_number)
-                       .bind(2, batch)
-                       .bind(3, summary)
-                       .bind(4, received)
-                       .bind(5, unit)
-                       .bind(6, ctx.now_ms())
-                       .bind(7, ctx.next_seq());
-                   if (auto done = (*insert)->run(); !done) return done.error();
-                   if (ctx.db().changes() == 0) {
-                       return Error(Errc::conflict,
-                                    "complaint '" + case_number + "' is already recorded");
-                   }
-                   if (auto seq = ctx.append(complaint_kind(), case_number, std::nullopt); !seq) {
-                       return seq.error();
-                   }
-                   return reply(ctx.db(), case_number, now);
-               },
-               nullptr};
+    auto summary_arg = a->opt_text("summary", 4000);
+    if (!summary_arg) return summary_arg.error();
+    auto received_arg = a->opt_integer("received_ms");
+    if (!received_arg) return received_arg.error();
+    auto unit_arg = a->opt_text("responsible_unit", 256);
+    if (!unit_arg) return unit_arg.error();
+    return Job{
+        [case_number = *case_number, batch_arg = *batch_arg, summary_arg = *summary_arg,
+         received_arg = *received_arg, unit_arg = *unit_arg,
+         now = c.now_ms](store::WriteContext& ctx) -> Result<json::value> {
+            auto assigned = assigned_complaint(ctx.db(), case_number);
+            if (!assigned) return assigned.error();
+            if (!batch_arg && !*assigned) {
+                return Error(Errc::invalid_argument,
+                             "complaint.add: batch_number: required, as case '" + case_number +
+                                 "' is not one the office assigned to this device");
+            }
+            const std::int64_t batch = batch_arg ? *batch_arg : (*assigned)->batch_number;
+            const std::string summary = summary_arg.value_or(*assigned ? (*assigned)->summary : "");
+            const std::int64_t received =
+                received_arg.value_or(*assigned ? (*assigned)->received_ms.value_or(now) : now);
+            const std::string unit =
+                unit_arg.value_or(*assigned ? (*assigned)->responsible_unit : "");
+            auto insert = ctx.db().prepare(
+                "INSERT INTO complaints (case_number, batch_number, summary, received_ms, "
+                "forwarded_ms, responsible_unit, status, finding, inspection_ids, notes, "
+                "device_time_ms, last_seq) VALUES (?1, ?2, ?3, ?4, NULL, ?5, 'received', "
+                "NULL, '[]', '', ?6, ?7) ON CONFLICT (case_number) DO NOTHING");
+            if (!insert) return insert.error();
+            (*insert)
+                ->bind(1, case_number)
+                .bind(2, batch)
+                .bind(3, summary)
+                .bind(4, received)
+                .bind(5, unit)
+                .bind(6, ctx.now_ms())
+                .bind(7, ctx.next_seq());
+            if (auto done = (*insert)->run(); !done) return done.error();
+            if (ctx.db().changes() == 0) {
+                return Error(Errc::conflict, "complaint '" + case_number + "' is already recorded");
+            }
+            if (auto seq = ctx.append(complaint_kind(), case_number, std::nullopt); !seq) {
+                return seq.error();
+            }
+            return reply(ctx.db(), case_number, now);
+        },
+        nullptr};
 }
 
 Result<Job> complaint_forward(const Context& c, const json::object& args) {
@@ -200,19 +216,51 @@ Result<Job> complaint_list(const Context& c, const json::object& args) {
     if (!batch) return batch.error();
     auto status = a->opt_choice("status", statuses);
     if (!status) return status.error();
-    return Job{nullptr,
-               [batch = *batch, status = *status,
-                now = c.now_ms](store::Database& db) -> Result<json::value> {
-                   auto found = query_records(
-                       db, complaint_kind(),
-                       "WHERE (?1 IS NULL OR batch_number = ?1) AND (?2 IS NULL OR status = ?2) "
-                       "ORDER BY batch_number, case_number",
-                       [&](store::Statement& s) { s.bind(1, batch).bind(2, status); });
-                   if (!found) return found.error();
-                   json::array list;
-                   for (auto& r : *found) list.push_back(with_complaint_flags(std::move(r), now));
-                   return json::object{{"complaints", std::move(list)}};
-               }};
+    return Job{
+        nullptr,
+        [batch = *batch, status = *status, now = c.now_ms,
+         reference = c.reference](store::Database& db) -> Result<json::value> {
+            auto found = query_records(
+                db, complaint_kind(),
+                "WHERE (?1 IS NULL OR batch_number = ?1) AND (?2 IS NULL OR status = ?2) "
+                "ORDER BY batch_number, case_number",
+                [&](store::Statement& s) { s.bind(1, batch).bind(2, status); });
+            if (!found) return found.error();
+            json::array list;
+            for (auto& r : *found) list.push_back(with_complaint_flags(std::move(r), now));
+            // Cases the office assigned that this device has not recorded yet; they
+            // have no status, so a status filter leaves them out.
+            json::array assigned;
+            if (!status) {
+                auto stmt = db.prepare(
+                    "SELECT case_number, batch_number, summary, received_ms, "
+                    "responsible_unit, site_id FROM reference_complaints WHERE "
+                    "case_number NOT IN (SELECT case_number FROM complaints) AND (?1 IS "
+                    "NULL OR batch_number = ?1) ORDER BY batch_number, case_number");
+                if (!stmt) return stmt.error();
+                (*stmt)->bind(1, batch);
+                for (;;) {
+                    auto row = (*stmt)->step();
+                    if (!row) {
+                        (*stmt)->reset();
+                        return row.error();
+                    }
+                    if (!*row) break;
+                    auto site_id = (*stmt)->opt_text(5);
+                    const config::Site* site = site_id ? reference->find_site(*site_id) : nullptr;
+                    assigned.push_back(json::object{
+                        {"case_number", (*stmt)->text(0)},
+                        {"batch_number", (*stmt)->int64(1)},
+                        {"summary", (*stmt)->text(2)},
+                        {"received_ms", opt((*stmt)->opt_int64(3))},
+                        {"responsible_unit", (*stmt)->text(4)},
+                        {"site_id", opt(site_id)},
+                        {"site_name", site != nullptr ? json::value(site->name) : nullptr}});
+                }
+                (*stmt)->reset();
+            }
+            return json::object{{"complaints", std::move(list)}, {"assigned", std::move(assigned)}};
+        }};
 }
 
 Result<Job> complaint_summary(const Context& c, const json::object& args) {

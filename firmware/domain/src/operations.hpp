@@ -92,6 +92,8 @@ Result<Job> verify(const Context&, const json::object&);
 Result<Job> export_records(const Context&, const json::object&);
 Result<Job> logs(const Context&, const json::object&);
 Result<Job> sync_now(const Context&, const json::object&);
+Result<Job> mark_add(const Context&, const json::object&);
+Result<Job> mark_list(const Context&, const json::object&);
 
 // Measurement comparisons for one inspection (field against online monitor).
 [[nodiscard]] Result<json::array> comparisons_for(store::Database& db,

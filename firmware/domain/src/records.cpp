@@ -119,6 +119,17 @@ constexpr std::array device_log_columns{
     Column{"event", Col::text}, Column{"message", Col::text},
 };
 
+constexpr std::array mark_columns{
+    Column{"id", Col::text},
+    Column{"inspection_id", Col::text},
+    Column{"label", Col::text},
+    Column{"source", Col::text},
+    Column{"device_time_ms", Col::int64},
+    Column{"gnss_time_ms", Col::opt_int64},
+    Column{"lat", Col::opt_real},
+    Column{"lon", Col::opt_real},
+};
+
 json::value column_value(const store::Statement& s, int i, Col type) {
     if (s.is_null(i) && type != Col::text && type != Col::int64 && type != Col::real) {
         return nullptr;
@@ -214,6 +225,7 @@ const std::vector<KindTable>& kind_tables() {
         make_kind("document_batch", "document_batches", document_batch_columns, false),
         make_kind("rectification", "rectifications", rectification_columns, false),
         make_kind("device_log", "device_log", device_log_columns, true),
+        make_kind("mark", "marks", mark_columns, false),
     };
     return tables;
 }
@@ -234,6 +246,7 @@ const store::RecordKind& complaint_kind() { return kind_tables()[3].kind; }
 const store::RecordKind& document_batch_kind() { return kind_tables()[4].kind; }
 const store::RecordKind& rectification_kind() { return kind_tables()[5].kind; }
 const store::RecordKind& device_log_kind() { return kind_tables()[6].kind; }
+const store::RecordKind& mark_kind() { return kind_tables()[7].kind; }
 
 std::vector<store::RecordKind> all_record_kinds() {
     std::vector<store::RecordKind> kinds;

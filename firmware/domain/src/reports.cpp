@@ -1,5 +1,6 @@
 // What supervisors and the inspector read back: status, evidence verification, exports and the
 // device log.
+#include "fieldlog/domain/reference_store.hpp"
 #include "fieldlog/store/schema.hpp"
 #include "operations.hpp"
 
@@ -15,6 +16,24 @@ json::object disabled_sync_status() {
                         {"next_attempt_ms", nullptr}};
 }
 
+// status.reference: which reference data requests are judged against.
+Result<json::object> reference_status_of(store::Database& db,
+                                         const config::ReferenceData& reference) {
+    auto held = stored_reference_version(db);
+    if (!held) return held.error();
+    auto assigned = count_rows(db, "SELECT COUNT(*) FROM reference_complaints");
+    if (!assigned) return assigned.error();
+    json::object out{{"source", *held ? "office" : "config_files"},
+                     {"version", *held ? json::value((*held)->version) : json::value(nullptr)},
+                     {"sha256", *held ? json::value((*held)->sha256) : json::value(nullptr)},
+                     {"published_ms", *held ? json::value((*held)->published_ms) : nullptr},
+                     {"applied_ms", *held ? json::value((*held)->applied_ms) : nullptr},
+                     {"sites", reference.sites.size()},
+                     {"standards", reference.standards.size()},
+                     {"assigned_complaints", *assigned}};
+    return out;
+}
+
 json::array to_json_array(std::vector<json::object>&& records) {
     json::array out;
     out.reserve(records.size());
@@ -28,8 +47,8 @@ Result<Job> status(const Context& c, const json::object& args) {
     auto a = Args::check("status", args, {});
     if (!a) return a.error();
     return Job{nullptr,
-               [device_id = c.store.device_id(),
-                sync = c.options.sync](store::Database& db) -> Result<json::value> {
+               [device_id = c.store.device_id(), sync = c.options.sync,
+                reference = c.reference](store::Database& db) -> Result<json::value> {
                    json::object counts;
                    constexpr std::pair<std::string_view, std::string_view> tables[] = {
                        {"inspections", "SELECT COUNT(*) FROM inspections"},
@@ -65,6 +84,8 @@ Result<Job> status(const Context& c, const json::object& args) {
                    if (!version) return version.error();
                    auto parked = count_rows(db, "SELECT COUNT(*) FROM parked_entries");
                    if (!parked) return parked.error();
+                   auto reference_status = reference_status_of(db, *reference);
+                   if (!reference_status) return reference_status.error();
                    json::object sync_status = sync ? sync->status() : disabled_sync_status();
                    sync_status["pending_entries"] = outbox["pending_entries"];
                    sync_status["pending_bytes"] = outbox["pending_bytes"];
@@ -76,7 +97,8 @@ Result<Job> status(const Context& c, const json::object& args) {
                        {"open_inspection", *open ? json::value(std::move(**open)) : nullptr},
                        {"outbox", std::move(outbox)},
                        {"counts", std::move(counts)},
-                       {"sync", std::move(sync_status)}};
+                       {"sync", std::move(sync_status)},
+                       {"reference", std::move(*reference_status)}};
                }};
 }
 

@@ -4,6 +4,8 @@
 #include <future>
 
 #include "fieldlog/clock.hpp"
+#include "fieldlog/config/reference_set.hpp"
+#include "fieldlog/domain/reference_store.hpp"
 #include "operations.hpp"
 
 namespace fieldlog::domain {
@@ -127,6 +129,8 @@ constexpr Entry operations[] = {
     {"measurement.list", &measurement_list},
     {"photo.add", &photo_add},
     {"photo.list", &photo_list},
+    {"mark.add", &mark_add},
+    {"mark.list", &mark_list},
     {"complaint.add", &complaint_add},
     {"complaint.forward", &complaint_forward},
     {"complaint.update", &complaint_update},
@@ -155,10 +159,28 @@ const Operation* find_operation(std::string_view op) {
 
 }  // namespace ops
 
+struct InspectionService::References {
+    mutable std::mutex mutex;
+    std::shared_ptr<const config::ReferenceData> config_files;
+    std::shared_ptr<const config::ReferenceData> office;  // null until a version is held
+    std::int64_t office_version = 0;
+
+    std::shared_ptr<const config::ReferenceData> current() const {
+        std::lock_guard lock(mutex);
+        return office ? office : config_files;
+    }
+    void set_office(std::shared_ptr<const config::ReferenceData> data, std::int64_t version) {
+        std::lock_guard lock(mutex);
+        office = std::move(data);
+        office_version = version;
+    }
+};
+
 InspectionService::InspectionService(store::Store& store,
                                      std::shared_ptr<const config::ReferenceData> reference,
                                      ServiceOptions options)
-    : store_(store), options_(std::move(options)), reference_(std::move(reference)) {
+    : store_(store), options_(std::move(options)), references_(std::make_shared<References>()) {
+    references_->config_files = std::move(reference);
     if (!options_.wall_clock_ms) {
         options_.wall_clock_ms = [] { return SystemClock().wall_ms(); };
     }
@@ -172,13 +194,77 @@ bool InspectionService::is_known_op(std::string_view op) {
 }
 
 void InspectionService::replace_reference(std::shared_ptr<const config::ReferenceData> reference) {
-    std::lock_guard lock(reference_mutex_);
-    reference_ = std::move(reference);
+    std::lock_guard lock(references_->mutex);
+    references_->config_files = std::move(reference);
 }
 
 std::shared_ptr<const config::ReferenceData> InspectionService::reference() const {
-    std::lock_guard lock(reference_mutex_);
-    return reference_;
+    return references_->current();
+}
+
+std::int64_t InspectionService::office_reference_version() const {
+    std::lock_guard lock(references_->mutex);
+    return references_->office_version;
+}
+
+Status InspectionService::load_office_reference() {
+    std::optional<StoredReference> stored;
+    auto read = store_.read([&](store::Database& db) -> Result<json::value> {
+        auto loaded = load_reference(db);
+        if (!loaded) return loaded.error();
+        stored = std::move(*loaded);
+        return json::value();
+    });
+    if (!read) return Error(read.error()).context("reference data from the office");
+    if (stored) {
+        references_->set_office(
+            std::make_shared<const config::ReferenceData>(std::move(stored->set.data)),
+            stored->version.version);
+    }
+    return {};
+}
+
+void InspectionService::apply_reference_bundle(std::string body,
+                                               std::function<void(Result<std::int64_t>)> done) {
+    auto applied = std::make_shared<std::shared_ptr<const config::ReferenceData>>();
+    auto version = std::make_shared<std::int64_t>(0);
+    store_.submit_write(
+        [body = std::move(body), device_id = store_.device_id(), applied, version,
+         max = options_.device_log_max_entries](store::WriteContext& ctx) -> Result<json::value> {
+            auto bundle = config::parse_reference_bundle(body);
+            if (!bundle) return bundle.error();
+            if (bundle->device_id != device_id) {
+                return Error(Errc::invalid_argument, "reference bundle: it is for device '" +
+                                                         bundle->device_id + "', not '" +
+                                                         device_id + "'");
+            }
+            if (auto saved = save_reference(ctx.db(), *bundle, ctx.now_ms()); !saved) {
+                return saved.error();
+            }
+            const auto& set = bundle->set;
+            std::string message =
+                "reference data version " + std::to_string(bundle->version) +
+                " from the office applied: " + std::to_string(set.data.sites.size()) + " sites, " +
+                std::to_string(set.data.standards.size()) + " standard classes, " +
+                std::to_string(set.complaints.size()) + " assigned complaint cases (sha256 " +
+                bundle->sha256 + ")";
+            auto entry = ops::append_log(ctx, "info", "reference_applied", message, max);
+            if (!entry) return entry.error();
+            *version = bundle->version;
+            *applied = std::make_shared<const config::ReferenceData>(std::move(bundle->set.data));
+            return json::object{{"version", *version}};
+        },
+        [references = references_, sync = options_.sync, applied, version,
+         done = std::move(done)](Result<json::value> result) {
+            if (!result) {
+                done(result.error());
+                return;
+            }
+            // Durable here: requests from now on use the new version.
+            references->set_office(*applied, *version);
+            if (sync) sync->written();
+            done(*version);
+        });
 }
 
 void InspectionService::execute(std::string_view op, const json::object& args,

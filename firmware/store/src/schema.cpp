@@ -175,6 +175,70 @@ CREATE TABLE parked_entries (
     payload TEXT NOT NULL
 );
 )sql"},
+    // Reference data the office published (docs/sync-protocol.md), replaced whole by each newer
+    // version in one transaction; reference_version names the version the tables hold. While
+    // it has no row the config files' sites and standards are in use.
+    Migration{6, "reference data downloaded from the office: sites, limits, assigned complaints",
+              R"sql(
+CREATE TABLE reference_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL CHECK (version > 0),
+    sha256 TEXT NOT NULL,
+    published_ms INTEGER NOT NULL,
+    applied_ms INTEGER NOT NULL
+);
+CREATE TABLE reference_standards (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL
+);
+CREATE TABLE reference_sites (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    address TEXT NOT NULL,
+    lat REAL,
+    lon REAL,
+    permit_number TEXT NOT NULL,
+    standard_id TEXT REFERENCES reference_standards (id),
+    built_ms INTEGER
+);
+CREATE TABLE reference_limits (
+    owner TEXT NOT NULL CHECK (owner IN ('standard', 'site')),
+    owner_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    parameter TEXT NOT NULL,
+    min REAL,
+    max REAL,
+    max_cold REAL,
+    built_from_ms INTEGER,
+    built_before_ms INTEGER,
+    PRIMARY KEY (owner, owner_id, position)
+);
+CREATE TABLE reference_complaints (
+    case_number TEXT PRIMARY KEY,
+    batch_number INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    received_ms INTEGER,
+    responsible_unit TEXT NOT NULL,
+    site_id TEXT REFERENCES reference_sites (id)
+);
+)sql"},
+    // A mark is a waypoint in an inspection: the device's button held down, or `fieldlog mark`.
+    // source is checked by the operation, not here, so a new source needs no migration.
+    Migration{7, "marks: waypoints in an inspection, with position and time", R"sql(
+CREATE TABLE marks (
+    id TEXT PRIMARY KEY,
+    inspection_id TEXT NOT NULL REFERENCES inspections (id),
+    label TEXT NOT NULL,
+    source TEXT NOT NULL,
+    device_time_ms INTEGER NOT NULL,
+    gnss_time_ms INTEGER,
+    lat REAL,
+    lon REAL,
+    last_seq INTEGER NOT NULL
+);
+CREATE INDEX marks_by_inspection ON marks (inspection_id);
+)sql"},
 };
 
 }  // namespace

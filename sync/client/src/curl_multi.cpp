@@ -165,9 +165,11 @@ void CurlMulti::collect_finished() {
         if (message->msg != CURLMSG_DONE) continue;
         CURL* easy = message->easy_handle;
         CURLcode result = message->data.result;
-        char* raw = nullptr;
+        // Read back as the void* that add() stored, not as curl's documented char*: casting a
+        // char* to CurlTransfer* raises the required alignment on 32-bit ARM (-Wcast-align).
+        void* raw = nullptr;
         curl().easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
-        auto it = transfers_.find(reinterpret_cast<CurlTransfer*>(raw));
+        auto it = transfers_.find(static_cast<CurlTransfer*>(raw));
         curl().multi_remove_handle(multi_.get(), easy);
         if (it == transfers_.end()) continue;
         std::shared_ptr<CurlTransfer> transfer = std::move(it->second);

@@ -30,9 +30,11 @@
 #include <set>
 
 #include "fieldlog/clock.hpp"
+#include "fieldlog/config/reference_set.hpp"
 #include "fieldlog/digest.hpp"
 #include "fieldlog/files.hpp"
 #include "fieldlog/store/blob_store.hpp"
+#include "reference_fetch.hpp"
 #include "wire.hpp"
 
 namespace fieldlog::sync::client {
@@ -60,6 +62,13 @@ json::object SyncStatus::to_json() const {
     out["last_success_ms"] = last_success_ms ? json::value(*last_success_ms) : nullptr;
     out["last_error"] = last_error.empty() ? json::value(nullptr) : json::value(last_error);
     out["next_attempt_ms"] = next_attempt_ms ? json::value(*next_attempt_ms) : nullptr;
+    out["attempts"] = attempts;
+    if (reference_enabled) {
+        out["reference_checked_ms"] =
+            reference_checked_ms ? json::value(*reference_checked_ms) : nullptr;
+        out["reference_error"] =
+            reference_error.empty() ? json::value(nullptr) : json::value(reference_error);
+    }
     return out;
 }
 
@@ -310,6 +319,11 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         std::string base = config.url;
         while (!base.empty() && base.back() == '/') base.pop_back();
         device_url = base + "/v1/devices/" + store.device_id();
+        if (o.reference.apply) {
+            reference = std::make_shared<ReferenceFetch>(io, std::move(o.reference), device_log,
+                                                         wall_clock_ms);
+            snapshot.reference_enabled = true;
+        }
     }
 
     asio::io_context& io;
@@ -324,6 +338,9 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
     store::BlobStore blob_store;
     std::string device_url;
     std::string token;
+    // Reference data, asked for once per round after the outbox drained (when hooks are set).
+    std::shared_ptr<ReferenceFetch> reference;
+    bool reference_asked = false;
 
     bool halted = false;
     SyncState state = SyncState::idle;
@@ -362,6 +379,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
 
     mutable std::mutex status_mutex;
     SyncStatus snapshot;
+    std::function<void()> on_status_change;  // UploaderOptions::on_status_change
 
     // ---- plumbing ----
 
@@ -386,15 +404,21 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
     }
 
     void publish() {
-        std::lock_guard lock(status_mutex);
-        snapshot.state = state;
+        update_status([](SyncStatus&) {});
     }
 
     template <class F>
     void update_status(F f) {
-        std::lock_guard lock(status_mutex);
-        f(snapshot);
-        snapshot.state = state;
+        bool changed = false;
+        {
+            std::lock_guard lock(status_mutex);
+            SyncStatus before = snapshot;
+            f(snapshot);
+            snapshot.state = state;
+            changed = !(snapshot == before);
+        }
+        // Outside the lock, since the listener reads status().
+        if (changed && on_status_change && !halted) on_status_change();
     }
 
     void arm_timer(milliseconds delay, void (Impl::*then)()) {
@@ -536,7 +560,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
             token = std::move(*read);
         }
         state = SyncState::syncing;
-        publish();
+        update_status([](SyncStatus& s) { ++s.attempts; });
         cursor = 0;
         expect_first = 0;
         dirty = false;
@@ -544,6 +568,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         isolate_until = 0;
         consecutive_parks = 0;
         blob_missing_rounds = 0;
+        reference_asked = false;
         read_batch();
     }
 
@@ -592,6 +617,24 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
     }
 
     void finish_round() {
+        if (reference && !reference_asked) {
+            // Still syncing: writes meanwhile wait for the round (dirty), and a `sync` that
+            // waits is answered with the reference data current.
+            reference_asked = true;
+            reference->run(*transport, device_url + "/reference", auth_headers(), !waiters.empty(),
+                           guarded([](Impl& self, ReferenceOutcome outcome) {
+                               if (outcome.asked) {
+                                   self.update_status([&](SyncStatus& s) {
+                                       if (outcome.checked_ms) {
+                                           s.reference_checked_ms = outcome.checked_ms;
+                                       }
+                                       s.reference_error = outcome.error;
+                                   });
+                               }
+                               self.finish_round();
+                           }));
+            return;
+        }
         state = SyncState::idle;
         failures = 0;
         update_status([](SyncStatus& s) {
@@ -1079,7 +1122,10 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         milliseconds delay = wire::full_jitter(failures, base, cap, random);
         if (retry_after) delay = std::max(delay, *retry_after);
         state = SyncState::backoff;
-        update_status([&](SyncStatus& s) { s.last_error = message; });
+        update_status([&](SyncStatus& s) {
+            s.last_error = message;
+            s.unreachable = link_down;
+        });
         arm_timer(delay, &Impl::begin_round);
         answer_waiters(Error(Errc::unavailable, "sync failed: " + message + "; next attempt in " +
                                                     std::to_string((delay.count() + 999) / 1000) +
@@ -1090,7 +1136,10 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         transport->cancel();
         cancel_timer();
         state = SyncState::stopped;
-        update_status([&](SyncStatus& s) { s.last_error = message; });
+        update_status([&](SyncStatus& s) {
+            s.last_error = message;
+            s.unreachable = false;
+        });
         if (device_log) {
             device_log("error", "sync_stopped",
                        "syncing stopped: " + message +
@@ -1129,11 +1178,17 @@ Result<std::unique_ptr<Uploader>> Uploader::create(asio::io_context& io, store::
         transport.client_key = options.config.client_key;
         transport.allow_plain_http = options.config.allow_plain_http;
         transport.request_timeout = options.config.request_timeout;
+        // A reference bundle is the one large reply.
+        if (options.reference.apply) {
+            transport.max_response_bytes = config::max_reference_bundle_bytes;
+        }
         auto made = make_curl_transport(io, std::move(transport));
         if (!made) return made.error();
         options.transport = std::move(*made);
     }
+    auto on_status_change = std::move(options.on_status_change);
     auto impl = std::make_shared<Impl>(io, store, std::move(options));
+    impl->on_status_change = std::move(on_status_change);
     return std::unique_ptr<Uploader>(new Uploader(std::move(impl)));
 }
 

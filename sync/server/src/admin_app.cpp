@@ -5,10 +5,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <filesystem>
 #include <functional>
 #include <iomanip>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 #include "fieldlog/clock.hpp"
 #include "fieldlog/files.hpp"
@@ -401,6 +403,127 @@ int verify(Session& s, const std::string& device) {
     return ok ? 0 : code(AdminExit::verify_problems);
 }
 
+// The files `reference publish` sends: a directory stands for its sites.toml, its
+// assignments.toml when there is one and its standards/*.toml; a file goes as it is. The server
+// tells the files apart by their tables and checks them all.
+constexpr std::size_t max_reference_file_bytes = std::size_t{4} * 1024 * 1024;
+
+Result<std::vector<std::filesystem::path>> reference_files(const std::vector<std::string>& paths) {
+    std::vector<std::filesystem::path> out;
+    for (const auto& given : paths) {
+        std::filesystem::path path(given);
+        std::error_code ec;
+        if (!std::filesystem::is_directory(path, ec)) {
+            out.push_back(path);
+            continue;
+        }
+        out.push_back(path / "sites.toml");
+        if (std::filesystem::exists(path / "assignments.toml", ec)) {
+            out.push_back(path / "assignments.toml");
+        }
+        std::vector<std::filesystem::path> standards;
+        const auto dir = path / "standards";
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+             it.increment(ec)) {
+            std::error_code type_ec;
+            if (it->path().extension() == ".toml" && it->is_regular_file(type_ec)) {
+                standards.push_back(it->path());
+            }
+        }
+        if (ec && ec != std::errc::no_such_file_or_directory) {
+            return Error(Errc::io, "cannot read " + dir.string() + ": " + ec.message());
+        }
+        std::sort(standards.begin(), standards.end());
+        out.insert(out.end(), standards.begin(), standards.end());
+    }
+    return out;
+}
+
+int publish_reference(Session& s, const std::vector<std::string>& paths) {
+    auto files = reference_files(paths);
+    if (!files) return s.fail(AdminExit::usage, "usage", files.error().message());
+    json::array list;
+    for (const auto& file : *files) {
+        auto text = read_file(file, max_reference_file_bytes);
+        if (!text) return s.fail(AdminExit::usage, "usage", text.error().message());
+        list.push_back(json::object{{"name", file.string()}, {"text", std::move(*text)}});
+    }
+    json::object r;
+    if (int rc = s.call("POST", "/v1/admin/reference",
+                        json::serialize(json::object{{"files", std::move(list)}}), r);
+        rc != 0) {
+        return rc;
+    }
+    if (s.json()) {
+        s.print_json(r);
+        return 0;
+    }
+    const bool unchanged =
+        r.contains("unchanged") && r.at("unchanged").is_bool() && r.at("unchanged").get_bool();
+    if (unchanged) {
+        s.out() << "unchanged: the server already holds this reference data as version "
+                << int_of(r, "version") << "\n";
+        return 0;
+    }
+    s.out() << "published reference data version " << int_of(r, "version") << ": "
+            << int_of(r, "sites") << " sites, " << int_of(r, "standards") << " standard classes, "
+            << int_of(r, "complaints") << " assigned complaint cases (sha256 "
+            << text_of(r, "sha256") << ")\n"
+            << "Devices take it at their next sync.\n";
+    return 0;
+}
+
+int show_reference(Session& s) {
+    json::object r;
+    if (int rc = s.call("GET", "/v1/admin/reference", "", r); rc != 0) return rc;
+    if (s.json()) {
+        s.print_json(r);
+        return 0;
+    }
+    if (int_of(r, "version") == 0) {
+        s.out() << "no reference data published yet; devices use their config files\n";
+        return 0;
+    }
+    auto array_at = [&](std::string_view key) -> const json::array& {
+        static const json::array empty;
+        const json::value* v = r.if_contains(key);
+        return v != nullptr && v->is_array() ? v->get_array() : empty;
+    };
+    s.out() << "reference data version " << int_of(r, "version") << ", published "
+            << time_text(r.contains("published_ms") ? r.at("published_ms") : json::value())
+            << ", sha256 " << text_of(r, "sha256") << "\n";
+    s.out() << "\nsites\n";
+    for (const json::value& v : array_at("sites")) {
+        if (!v.is_object()) continue;
+        const json::object& site = v.get_object();
+        s.out() << "  " << std::left << std::setw(24) << one_line(text_of(site, "id"))
+                << std::setw(22) << one_line(text_of(site, "standard"))
+                << one_line(text_of(site, "name")) << "\n";
+    }
+    s.out() << "\nstandard classes\n";
+    for (const json::value& v : array_at("standards")) {
+        if (!v.is_object()) continue;
+        s.out() << "  " << one_line(text_of(v.get_object(), "id")) << "\n";
+    }
+    s.out() << "\nassigned complaint cases\n";
+    if (array_at("complaints").empty()) s.out() << "  none\n";
+    for (const json::value& v : array_at("complaints")) {
+        if (!v.is_object()) continue;
+        const json::object& c = v.get_object();
+        std::string devices;
+        if (const auto* d = c.if_contains("devices"); d != nullptr && d->is_array()) {
+            for (const json::value& id : d->get_array()) {
+                if (!devices.empty()) devices += ", ";
+                devices += id.is_string() ? one_line(std::string(id.get_string())) : "?";
+            }
+        }
+        s.out() << "  " << std::left << std::setw(16) << one_line(text_of(c, "case_number"))
+                << "batch " << std::setw(6) << int_of(c, "batch_number") << "to " << devices
+                << "\n";
+    }
+    return 0;
+}
+
 std::string_view exit_code_help() {
     return "Exit codes:\n"
            "  0  success\n"
@@ -509,6 +632,21 @@ int run_admin(std::span<const std::string> args, std::ostream& out, std::ostream
     CLI::App* verify_cmd = app.add_subcommand("verify", "re-verify a device's stored chain");
     verify_cmd->add_option("DEVICE_ID", verify_device, "the device's id")->required();
     verify_cmd->callback([&] { action = [&](Session& s) { return verify(s, verify_device); }; });
+
+    CLI::App* reference = app.add_subcommand(
+        "reference", "publish reference data for devices (sites, limits, complaint cases)");
+    reference->require_subcommand(1);
+    std::vector<std::string> reference_paths;
+    CLI::App* publish_cmd = reference->add_subcommand(
+        "publish",
+        "publish a new version: a directory (its sites.toml, assignments.toml and "
+        "standards/*.toml) or the files themselves");
+    publish_cmd->add_option("PATH", reference_paths, "directory or TOML file")->required();
+    publish_cmd->callback(
+        [&] { action = [&](Session& s) { return publish_reference(s, reference_paths); }; });
+    CLI::App* show_cmd =
+        reference->add_subcommand("show", "the version devices get now, and what it holds");
+    show_cmd->callback([&] { action = [](Session& s) { return show_reference(s); }; });
 
     app.footer(std::string(exit_code_help()));
 

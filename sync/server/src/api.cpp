@@ -245,6 +245,11 @@ HttpResponse Api::route(const HttpRequest& request, const Target& target) {
         response.device_id = s[3];
         return response;
     }
+    if (s.size() == 3 && s[1] == "admin" && s[2] == "reference") {
+        if (method != "GET" && method != "POST") return method_not_allowed("GET, POST");
+        if (auto refused = authenticate_admin(request)) return *refused;
+        return method == "GET" ? show_reference(target) : publish_reference(request);
+    }
     if (s.size() == 2 && s[1] == "records") {
         if (method != "GET") return method_not_allowed("GET");
         if (auto refused = authenticate_admin(request)) return *refused;
@@ -289,6 +294,11 @@ HttpResponse Api::route_device(const HttpRequest& request, const Target& target,
         if (s[3] == "logs") return get_logs(target, device_id);
         if (s[3] == "withheld") return get_withheld(target, device_id);
         return verify_device(device_id);
+    }
+    if (s.size() == 4 && s[3] == "reference") {
+        if (method != "GET") return method_not_allowed("GET");
+        if (auto refused = authenticate_device(request, device_id)) return *refused;
+        return get_reference(target, device_id);
     }
     return not_found("no such resource");
 }

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -71,6 +72,14 @@ private:
     HttpResponse document_summary(const Target& target);
     HttpResponse verify_device(const std::string& device_id);
 
+    // Reference data (reference_api.cpp): the office publishes, devices download.
+    struct CachedReference;
+    HttpResponse publish_reference(const HttpRequest& request);
+    HttpResponse show_reference(const Target& target);
+    HttpResponse get_reference(const Target& target, const std::string& device_id);
+    // The newest version, parsed once per version; nothing before the first publication.
+    Result<std::shared_ptr<const CachedReference>> current_reference();
+
     std::mutex& blob_lock(std::string_view sha256);
 
     ServerStore* store_;
@@ -80,6 +89,8 @@ private:
     const Clock* clock_;
     // Uploads of one blob are serialised; different blobs proceed in parallel.
     std::array<std::mutex, 64> blob_locks_;
+    std::mutex reference_mutex_;
+    std::shared_ptr<const CachedReference> reference_cache_;
 };
 
 // The HTTP reply for a store error: 507 when the disk is full, 503 when closing, else 500.

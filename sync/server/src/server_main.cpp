@@ -1,5 +1,7 @@
 // fieldlog-server: the office end of device sync. Exit codes: 0 after a graceful stop (or a
 // valid --check-config), 1 when it cannot start, 2 for bad arguments.
+#include <systemd/sd-daemon.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    // Type=notify: listening, so clients may connect. Without systemd (no NOTIFY_SOCKET) these
+    // are no-ops.
+    sd_notify(0, "READY=1\nSTATUS=serving");
     (*server)->run();
+    sd_notify(0, "STOPPING=1");
     return 0;
 }

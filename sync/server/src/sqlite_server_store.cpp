@@ -121,6 +121,16 @@ ALTER TABLE entries_v2 RENAME TO entries;
 CREATE INDEX entries_withheld ON entries (device_id, seq) WHERE payload IS NULL;
 )sql",
               true},
+    // Reference data the office publishes for devices: every version is kept, the newest is
+    // served.
+    Migration{3, R"sql(
+CREATE TABLE reference_versions (
+    version INTEGER PRIMARY KEY CHECK (version > 0),
+    published_ms INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    sha256 TEXT NOT NULL
+);
+)sql"},
 };
 
 template <std::size_t N>
@@ -1128,6 +1138,73 @@ public:
                 .bind(6, b.updated_ms);
             return (*stmt)->run();
         });
+    }
+
+    Result<PublishResult> publish_reference(const std::string& content,
+                                            std::int64_t now_ms) override {
+        PublishResult result;
+        const std::string hash = to_hex(sha256(content));
+        auto done = writer_.run([&](Database& db) -> Status {
+            auto newest = db.prepare(
+                "SELECT version, published_ms, sha256 FROM reference_versions ORDER BY version "
+                "DESC LIMIT 1");
+            if (!newest) {
+                return newest.error();
+            }
+            std::optional<ReferenceVersion> held;
+            auto read = for_each_row(**newest, [&](Statement& s) -> Status {
+                held = ReferenceVersion{s.int64(0), s.int64(1), {}, s.text(2)};
+                return {};
+            });
+            if (!read) {
+                return read;
+            }
+            if (held && held->sha256 == hash) {
+                result.published = *held;
+                result.unchanged = true;
+                return {};
+            }
+            result.published = ReferenceVersion{held ? held->version + 1 : 1, now_ms, {}, hash};
+            result.unchanged = false;
+            auto insert = db.prepare(
+                "INSERT INTO reference_versions (version, published_ms, content, sha256) VALUES "
+                "(?1, ?2, ?3, ?4)");
+            if (!insert) {
+                return insert.error();
+            }
+            (*insert)
+                ->bind(1, result.published.version)
+                .bind(2, now_ms)
+                .bind(3, content)
+                .bind(4, hash);
+            return (*insert)->run();
+        });
+        if (!done) {
+            return done.error();
+        }
+        return result;
+    }
+
+    Result<std::optional<ReferenceVersion>> latest_reference() override {
+        auto db = readers_.acquire();
+        if (!db) {
+            return db.error();
+        }
+        auto stmt = (**db).prepare(
+            "SELECT version, published_ms, content, sha256 FROM reference_versions ORDER BY "
+            "version DESC LIMIT 1");
+        if (!stmt) {
+            return stmt.error();
+        }
+        std::optional<ReferenceVersion> out;
+        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+            out = ReferenceVersion{s.int64(0), s.int64(1), s.text(2), s.text(3)};
+            return {};
+        });
+        if (!done) {
+            return done.error();
+        }
+        return out;
     }
 
     Status delete_blob(const std::string& sha256) override {

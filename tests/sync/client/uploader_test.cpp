@@ -549,7 +549,8 @@ TEST_F(Uploading, StatusJsonHasTheProtocolFields) {
     s.next_attempt_ms = 1234;
     EXPECT_EQ(json::value(s.to_json()),
               json::parse(R"({"enabled": true, "state": "backoff", "last_success_ms": null,
-                              "last_error": "HTTP 503", "next_attempt_ms": 1234})"));
+                              "last_error": "HTTP 503", "next_attempt_ms": 1234,
+                              "attempts": 0})"));
 }
 
 }  // namespace

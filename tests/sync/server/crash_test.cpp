@@ -16,6 +16,7 @@
 
 #include "fieldlog/files.hpp"
 #include "server_harness.hpp"
+#include "target_command.hpp"
 
 extern char** environ;
 
@@ -34,16 +35,17 @@ public:
                   const std::filesystem::path& log_file) {
         std::filesystem::remove(port_file);
         std::string exe = FIELDLOG_SERVER_EXE;
-        std::string config_arg = config.string();
-        std::string port_arg = port_file.string();
-        std::vector<char*> argv{exe.data(),        const_cast<char*>("--config"),
-                                config_arg.data(), const_cast<char*>("--port-file"),
-                                port_arg.data(),   nullptr};
+        std::vector<std::string> command = ::fieldlog::testing::target_command(
+            {exe, "--config", config.string(), "--port-file", port_file.string()});
+        std::vector<char*> argv;
+        for (auto& word : command) argv.push_back(word.data());
+        argv.push_back(nullptr);
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addopen(&actions, 2, log_file.c_str(),
                                          O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
+        // spawnp: in a cross build argv[0] is the emulator, named without a path.
+        int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         if (rc != 0) throw std::runtime_error("cannot start " + exe);
         // Wait (bounded) for the port the server bound.

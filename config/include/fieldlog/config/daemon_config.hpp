@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "fieldlog/config/gpio_config.hpp"
 #include "fieldlog/error.hpp"
 
 namespace fieldlog::config {
@@ -95,6 +96,7 @@ struct DaemonConfig {
     GnssConfig gnss;
     CameraConfig camera;
     PowerConfig power;
+    GpioConfig gpio;
 };
 
 // Relative paths in the file are resolved against the file's own directory.

@@ -19,6 +19,7 @@ const store::RecordKind& complaint_kind();
 const store::RecordKind& document_batch_kind();
 const store::RecordKind& rectification_kind();
 const store::RecordKind& device_log_kind();
+const store::RecordKind& mark_kind();
 
 std::vector<store::RecordKind> all_record_kinds();
 

@@ -64,17 +64,34 @@ public:
     void log(std::string_view level, std::string_view event, std::string_view message,
              std::function<void(const Error&)> on_error = {});
 
-    // Swaps in reloaded reference data; requests already queued keep the data they began with.
+    // Swaps in reloaded reference data from the config files; requests already queued keep the
+    // data they began with. While the device holds reference data from the office, that stays
+    // in use and the config files' data is only the fallback.
     void replace_reference(std::shared_ptr<const config::ReferenceData> reference);
+    // The data requests are judged against: the office's newest applied version, else the
+    // config files'.
     std::shared_ptr<const config::ReferenceData> reference() const;
+
+    // Reference data from the office (docs/sync-protocol.md). At start: takes the version the
+    // store holds, if any, in place of the config files' data.
+    [[nodiscard]] Status load_office_reference();
+    // Checks a bundle as the server sent it (shape, SHA-256, this device, a version newer than
+    // the one held, every entry) and applies it in one store transaction together with a
+    // device-log entry; then requests use it. done runs on the store thread with the version
+    // applied, or why the bundle was refused, in which case nothing changed.
+    void apply_reference_bundle(std::string body, std::function<void(Result<std::int64_t>)> done);
+    // The office version in use; 0 while the config files' data is.
+    std::int64_t office_reference_version() const;
 
     static bool is_known_op(std::string_view op);
 
 private:
+    struct References;
+
     store::Store& store_;
     ServiceOptions options_;
-    mutable std::mutex reference_mutex_;
-    std::shared_ptr<const config::ReferenceData> reference_;
+    // Shared with store completions, which may finish after a request began.
+    std::shared_ptr<References> references_;
 };
 
 }  // namespace fieldlog::domain

@@ -150,6 +150,19 @@ struct BlobState {
     std::int64_t updated_ms = 0;
 };
 
+// One published version of the office's reference data (docs/sync-protocol.md).
+struct ReferenceVersion {
+    std::int64_t version = 0;  // 1, 2, ... in publishing order
+    std::int64_t published_ms = 0;
+    std::string content;  // config::reference_set_json of the set, complaint devices included
+    std::string sha256;   // hex SHA-256 of content
+};
+
+struct PublishResult {
+    ReferenceVersion published;  // content left empty
+    bool unchanged = false;      // the content was the newest version's already
+};
+
 // Every method is safe to call from several threads at once. A method that fails changes
 // nothing; a write returns only once it is durable.
 class ServerStore {
@@ -187,6 +200,13 @@ public:
     [[nodiscard]] virtual Result<std::vector<WithheldEntry>> withheld(const std::string& device_id,
                                                                       std::int64_t after_seq,
                                                                       std::int64_t limit) = 0;
+
+    // Stores content as the next version, one above the newest; content equal to the newest
+    // version's is not stored again, and that version is returned as unchanged.
+    [[nodiscard]] virtual Result<PublishResult> publish_reference(const std::string& content,
+                                                                  std::int64_t now_ms) = 0;
+    // The newest version, or nothing before the first publication.
+    [[nodiscard]] virtual Result<std::optional<ReferenceVersion>> latest_reference() = 0;
 
     [[nodiscard]] virtual Result<std::optional<BlobState>> blob(const std::string& sha256) = 0;
     [[nodiscard]] virtual Status put_blob(const BlobState& state) = 0;

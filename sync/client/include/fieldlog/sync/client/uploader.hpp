@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,10 +41,36 @@ struct SyncStatus {
     std::int64_t acked_seq = 0;                   // highest seq acknowledged since start
     std::int64_t sent_entries = 0;                // entries acknowledged since start
     std::int64_t parked_entries = 0;              // entries parked since start
+    std::int64_t attempts = 0;                    // rounds begun since start
+    // The last failure was the server being out of reach (no link, connection refused): the
+    // normal state of a device in the field rather than something to put right.
+    bool unreachable = false;
+    // With reference data coming down (UploaderOptions::reference): when the server last
+    // answered a request for it, and why the last request or bundle failed (empty once one
+    // succeeds).
+    bool reference_enabled = false;
+    std::optional<std::int64_t> reference_checked_ms;
+    std::string reference_error;
 
-    // {enabled: true, state, last_success_ms, last_error, next_attempt_ms}: the fields of the
-    // status operation's "sync" object that the store cannot answer.
+    // {enabled: true, state, last_success_ms, last_error, next_attempt_ms, attempts}, plus
+    // reference_checked_ms and reference_error when reference data comes down: the fields of
+    // the status operation's "sync" object that the store cannot answer.
     boost::json::object to_json() const;
+
+    bool operator==(const SyncStatus&) const = default;
+};
+
+// Where downloaded reference data goes (sites, limits, assigned complaint cases; see
+// docs/sync-protocol.md). Without apply the uploader only sends.
+struct ReferenceHooks {
+    // The version the device holds; 0 for none. Called on the loop.
+    std::function<std::int64_t()> current_version;
+    // Checks a bundle (the reply body) and applies it in one store transaction; done, on any
+    // thread, gets the version applied or why the bundle was refused (nothing changed then).
+    std::function<void(std::string body, std::function<void(Result<std::int64_t>)> done)> apply;
+    // After the server answered, rounds ask again only this much later; a `sync` that waits
+    // always asks.
+    std::chrono::milliseconds check_interval{60'000};
 };
 
 struct UploaderOptions {
@@ -54,6 +81,13 @@ struct UploaderOptions {
     std::function<std::int64_t()> wall_clock_ms;  // default: the system clock
     std::unique_ptr<UploadTransport> transport;   // default: libcurl over the io_context
     std::uint64_t random_seed = 0;                // backoff jitter; 0 draws one
+    // Reference data is asked for once a round has drained the outbox, over the same
+    // transport; a `sync` that waits is answered after it.
+    ReferenceHooks reference;
+    // Called on the loop thread each time the status() snapshot changes (a round begins or
+    // ends, an error, an acknowledgement), so a display can follow without polling. It may call
+    // status() but must not call back into the uploader otherwise.
+    std::function<void()> on_status_change;
 };
 
 class Uploader {

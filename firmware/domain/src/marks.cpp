@@ -1,0 +1,77 @@
+// Marks: waypoints an inspector sets in the open inspection (the device's button held down, or
+// `fieldlog mark`), each with the time and, when the receiver has a fresh fix, the position.
+#include "fieldlog/digest.hpp"
+#include "operations.hpp"
+
+namespace fieldlog::domain::ops {
+
+Result<Job> mark_add(const Context& c, const json::object& args) {
+    auto a = Args::check("mark.add", args, {"label", "source"});
+    if (!a) return a.error();
+    auto label = a->opt_text("label", 256);
+    if (!label) return label.error();
+    auto source = a->opt_choice("source", {"button", "cli"});
+    if (!source) return source.error();
+
+    std::optional<double> lat, lon;
+    std::optional<std::int64_t> gnss_time;
+    if (c.fix) {
+        lat = c.fix->lat;
+        lon = c.fix->lon;
+        gnss_time = c.fix->gnss_time_ms;
+    }
+    return Job{
+        [label = label->value_or(""), source = source->value_or("cli"), lat, lon,
+         gnss_time](store::WriteContext& ctx) -> Result<json::value> {
+            // Only the open inspection: a mark is "here, now", which a closed one cannot be.
+            auto open = open_inspection(ctx.db());
+            if (!open) return open.error();
+            if (!*open) {
+                return Error(Errc::conflict,
+                             "mark.add: no inspection is open, so there is nothing to mark: start "
+                             "one with 'fieldlog inspection start'");
+            }
+            std::string id = random_uuid();
+            auto insert = ctx.db().prepare(
+                "INSERT INTO marks (id, inspection_id, label, source, device_time_ms, "
+                "gnss_time_ms, lat, lon, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+            if (!insert) return insert.error();
+            (*insert)
+                ->bind(1, id)
+                .bind(2, (*open)->at("id").as_string())
+                .bind(3, label)
+                .bind(4, source)
+                .bind(5, ctx.now_ms())
+                .bind(6, gnss_time)
+                .bind(7, lat)
+                .bind(8, lon)
+                .bind(9, ctx.next_seq());
+            if (auto done = (*insert)->run(); !done) return done.error();
+            if (auto seq = ctx.append(mark_kind(), id, gnss_time); !seq) return seq.error();
+            auto record = require_record(ctx.db(), mark_kind(), id, "mark");
+            if (!record) return record.error();
+            return json::object{{"mark", std::move(*record)}};
+        },
+        nullptr};
+}
+
+Result<Job> mark_list(const Context&, const json::object& args) {
+    auto a = Args::check("mark.list", args, {"inspection_id"});
+    if (!a) return a.error();
+    auto id = a->opt_text("inspection_id", 64);
+    if (!id) return id.error();
+    return Job{nullptr, [id = *id](store::Database& db) -> Result<json::value> {
+                   auto inspection = resolve_inspection(db, id, false);
+                   if (!inspection) return inspection.error();
+                   auto found = query_records(
+                       db, mark_kind(), "WHERE inspection_id = ?1 ORDER BY last_seq",
+                       [&](store::Statement& s) { s.bind(1, inspection->at("id").as_string()); });
+                   if (!found) return found.error();
+                   json::array list;
+                   for (auto& r : *found) list.push_back(std::move(r));
+                   return json::object{{"inspection_id", inspection->at("id")},
+                                       {"marks", std::move(list)}};
+               }};
+}
+
+}  // namespace fieldlog::domain::ops
