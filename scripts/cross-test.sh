@@ -66,7 +66,13 @@ seconds() { date +%s; }
 
 echo "== $arch: configure and build"
 start=$(seconds)
-cmake --preset "$arch" >/dev/null
+configure_args=()
+if [[ $arch == armhf ]]; then
+    # A fresh cache each time, so that switching between multiarch and FIELDLOG_ARMHF_SYSROOT
+    # finds every library again; objects whose flags did not change are not rebuilt.
+    configure_args+=(--fresh)
+fi
+cmake --preset "$arch" "${configure_args[@]}" >/dev/null
 cmake --build --preset "$arch" -j "$jobs"
 echo "== $arch: built in $(($(seconds) - start)) s"
 

@@ -150,7 +150,7 @@ TEST_F(SyncFaults, AnInterruptedPhotoUploadResumesFromTheServersOffset) {
     settings.chunk_bytes = 1u << 20;  // the shipped default
     auto photo = dir_ / "IMG_4MB.jpg";
     std::string sha = write_jpeg(photo, 77, photo_bytes);
-    const std::size_t size = std::filesystem::file_size(photo);
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(photo));
 
     // Four breaks at different places of the upload: a cut 100 KiB into a chunk, a reply cut
     // off after the server stored the chunk, a stall until the exchange times out, and a cut
@@ -192,7 +192,7 @@ TEST_F(SyncFaults, APhotoGoesUpOverALinkThatCannotCarryAWholeChunk) {
     settings.chunk_bytes = 1u << 20;  // the shipped default
     auto photo = dir_ / "IMG_3MB.jpg";
     std::string sha = write_jpeg(photo, 303, 3u << 20);
-    const std::size_t size = std::filesystem::file_size(photo);
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(photo));
     proxy_->add_rule({"PATCH", sha, ProxyAction::cut_request_after(300u << 10), -1});
     ASSERT_NO_FATAL_FAILURE(start_device(settings));
     auto written = add_measurements(*device_, 100, 2, 4, 30s);

@@ -37,7 +37,9 @@ public:
     const store::DeviceKey& key() const { return *key_; }
     std::string public_key_hex() const;
     std::int64_t last_seq() const { return static_cast<std::int64_t>(entries_.size()); }
-    const store::OutboxEntry& entry(std::int64_t seq) const { return entries_.at(seq - 1); }
+    const store::OutboxEntry& entry(std::int64_t seq) const {
+        return entries_.at(static_cast<std::size_t>(seq - 1));
+    }
 
     // Appends a write of payload (hashed in canonical JSON) and returns its seq.
     std::int64_t append(const std::string& kind, const std::string& record_id,
