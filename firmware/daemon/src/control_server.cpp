@@ -156,13 +156,13 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                 finish();
                 return;
             }
-            // The handler may answer from the store thread: hop back onto the loop to write.
+            // The handler may answer from the store thread: hop back onto the loop to write, and
+            // serialise the reply there, since the store thread is the daemon's bottleneck.
             auto self = shared_from_this();
             impl->handler(std::string(op->get_string()), args,
                           [self, id, &io = impl->io](Result<json::value> result) {
-                              std::string text = reply_line(id, result);
-                              asio::post(io, [self, text = std::move(text)]() mutable {
-                                  self->write_reply(std::move(text));
+                              asio::post(io, [self, id, result = std::move(result)] {
+                                  self->write_reply(reply_line(id, result));
                               });
                           });
         }

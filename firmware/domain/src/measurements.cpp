@@ -48,21 +48,46 @@ Result<Job> measurement_add(const Context& c, const json::object& args) {
         gnss_time = c.fix->gnss_time_ms;
     }
     return Job{
-        [reference = c.reference, inspection_id = *inspection_id, reading = *reading,
-         entered_value = *value, entered_unit = unit->value_or(""), point = point->value_or(""),
-         method = method->value_or("field"), lab_sample = *lab_sample, water_temp = *water_temp,
-         lat, lon, gnss_time](store::WriteContext& ctx) -> Result<json::value> {
-            auto inspection = resolve_inspection(ctx.db(), inspection_id, true);
+        [reference = c.reference, hint = c.open_hint, inspection_id = *inspection_id,
+         reading = *reading, entered_value = *value, entered_unit = unit->value_or(""),
+         point = point->value_or(""), method = method->value_or("field"), lab_sample = *lab_sample,
+         water_temp = *water_temp, lat, lon,
+         gnss_time](store::WriteContext& ctx) -> Result<json::value> {
+            auto inspection = open_inspection_for_write(ctx.db(), *hint, inspection_id);
             if (!inspection) return inspection.error();
-            std::string site_id(inspection->at("site_id").as_string());
             discharge::Judgement judgement;
-            if (const config::Site* site = reference->find_site(site_id)) {
+            if (const config::Site* site = reference->find_site(inspection->site_id)) {
                 judgement = discharge::judge(reading, reference->limits_for(*site), water_temp);
             } else {
-                judgement.note = "site '" + site_id +
+                judgement.note = "site '" + inspection->site_id +
                                  "' is no longer in the site list; the reading is not judged";
             }
+            // The record as measurement_kind() loads it back: the store hashes it as built, and
+            // the reply carries it, so nothing is read back on this path.
             std::string id = random_uuid();
+            json::object record{
+                {"id", id},
+                {"inspection_id", inspection->id},
+                {"parameter", reading.parameter},
+                {"value", stored_real(reading.value)},
+                {"unit", reading.unit},
+                {"entered_value", stored_real(entered_value)},
+                {"entered_unit", entered_unit},
+                {"sampling_point", point},
+                {"method", method},
+                {"lab_sample_id", opt(lab_sample)},
+                {"water_temp_c", opt(stored_real(water_temp))},
+                {"limit_min", opt(stored_real(judgement.limit_min))},
+                {"limit_max", opt(stored_real(judgement.limit_max))},
+                {"limit_source", judgement.limit_source},
+                {"verdict", discharge::verdict_name(judgement.verdict)},
+                {"exceedance_ratio", opt(stored_real(judgement.exceedance_ratio))},
+                {"note", judgement.note},
+                {"device_time_ms", ctx.now_ms()},
+                {"gnss_time_ms", opt(gnss_time)},
+                {"lat", opt(stored_real(lat))},
+                {"lon", opt(stored_real(lon))},
+            };
             auto insert = ctx.db().prepare(
                 "INSERT INTO measurements (id, inspection_id, parameter, value, unit, "
                 "entered_value, entered_unit, sampling_point, method, lab_sample_id, "
@@ -73,7 +98,7 @@ Result<Job> measurement_add(const Context& c, const json::object& args) {
             if (!insert) return insert.error();
             (*insert)
                 ->bind(1, id)
-                .bind(2, inspection->at("id").as_string())
+                .bind(2, inspection->id)
                 .bind(3, reading.parameter)
                 .bind(4, reading.value)
                 .bind(5, reading.unit)
@@ -95,12 +120,10 @@ Result<Job> measurement_add(const Context& c, const json::object& args) {
                 .bind(21, lon)
                 .bind(22, ctx.next_seq());
             if (auto done = (*insert)->run(); !done) return done.error();
-            if (auto seq = ctx.append(measurement_kind(), id, gnss_time); !seq) {
+            if (auto seq = ctx.append(measurement_kind(), id, record, gnss_time); !seq) {
                 return seq.error();
             }
-            auto record = require_record(ctx.db(), measurement_kind(), id, "measurement");
-            if (!record) return record.error();
-            return json::object{{"measurement", std::move(*record)}};
+            return json::object{{"measurement", std::move(record)}};
         },
         nullptr};
 }

@@ -14,12 +14,22 @@ namespace fieldlog::domain::ops {
 
 namespace json = boost::json;
 
+// The id of the inspection that was open when a write last looked for it, so that a stream
+// of readings does not search for the open inspection on every write. Only a hint: each use
+// confirms by key that it is still open, so a stale one (a rollback, a close through another
+// service on the same store) costs the full search, never a wrong answer. Touched only by
+// jobs, on the store thread.
+struct OpenInspectionHint {
+    std::string id;
+};
+
 struct Context {
     store::Store& store;
     std::shared_ptr<const config::ReferenceData> reference;
     const ServiceOptions& options;
     std::int64_t now_ms;
     std::optional<Fix> fix;
+    std::shared_ptr<OpenInspectionHint> open_hint;
 };
 
 // Exactly one of write, read and action is set. An action runs outside the store (on the
@@ -58,6 +68,22 @@ json::array to_array(const std::vector<std::string>& items);
                                                       const std::optional<std::string>& id,
                                                       bool must_be_open);
 [[nodiscard]] Result<std::optional<json::object>> open_inspection(store::Database& db);
+
+// What a write into an open inspection needs of it: resolve_inspection(db, id, true) without
+// loading the whole record.
+struct OpenInspectionRef {
+    std::string id;
+    std::string site_id;
+};
+[[nodiscard]] Result<OpenInspectionRef> open_inspection_for_write(
+    store::Database& db, OpenInspectionHint& hint, const std::optional<std::string>& id);
+
+// A REAL column reads back -0.0 as 0.0 (SQLite stores a whole-numbered real as an integer);
+// records built by a job hash what verify will load.
+inline double stored_real(double value) { return value == 0.0 ? 0.0 : value; }
+inline std::optional<double> stored_real(std::optional<double> value) {
+    return value ? std::optional(stored_real(*value)) : std::nullopt;
+}
 [[nodiscard]] Result<json::object> require_record(store::Database& db,
                                                   const store::RecordKind& kind,
                                                   std::string_view id, std::string_view what);

@@ -1,13 +1,37 @@
 #include "fieldlog/store/evidence.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <map>
+#include <memory>
 #include <unordered_set>
 
+#include "chain_digest.hpp"
 #include "fieldlog/canonical_json.hpp"
 
 namespace fieldlog::store {
+
+namespace detail {
+
+Sha256 chain_sha256(std::string_view data) {
+    static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(
+        EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    Sha256 out{};
+    unsigned int length = 0;
+    if (algorithm == nullptr || !context ||
+        EVP_DigestInit_ex2(context.get(), algorithm, nullptr) != 1 ||
+        EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(context.get(), out.data(), &length) != 1) {
+        return sha256(data);
+    }
+    return out;
+}
+
+}  // namespace detail
 
 Sha256 genesis_hash(std::string_view device_id) {
     return sha256("fieldlog-chain-v1:" + std::string(device_id));
@@ -15,37 +39,80 @@ Sha256 genesis_hash(std::string_view device_id) {
 
 namespace {
 
+// A JSON string as boost::json::serialize writes it. Most ids and kinds need no escaping and
+// are copied as they are; anything else goes through the serializer, so the bytes never differ.
+void append_json_string(std::string& out, std::string_view text) {
+    const bool plain = std::none_of(text.begin(), text.end(), [](char c) {
+        return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+    });
+    if (plain) {
+        out += '"';
+        out += text;
+        out += '"';
+    } else {
+        out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+    }
+}
+
+void append_int(std::string& out, std::int64_t value) {
+    char buffer[24];
+    auto [end, ec] = std::to_chars(std::begin(buffer), std::end(buffer), value);
+    out.append(buffer, end);
+}
+
+void append_hex(std::string& out, const Sha256& hash) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const std::size_t at = out.size();
+    out.resize(at + 2 * hash.size());
+    char* p = out.data() + at;
+    for (std::uint8_t b : hash) {
+        *p++ = digits[b >> 4];
+        *p++ = digits[b & 0x0f];
+    }
+}
+
 // The entry's fields in canonical JSON (keys in sorted order, no white space): the bytes its
 // entry hash is computed over. Written out directly since it runs for every record saved;
 // tests check it against canonical_json() of the same fields as an object.
-std::string entry_hash_input(const ChainEntry& entry) {
-    std::string out;
+void write_entry_hash_input(const ChainEntry& entry, std::string& out) {
+    out.clear();
     out.reserve(320 + entry.kind.size() + entry.record_id.size());
     out += "{\"action\":";
-    out += boost::json::serialize(boost::json::string_view(entry.action));
+    append_json_string(out, entry.action);
     out += ",\"device_time_ms\":";
-    out += std::to_string(entry.device_time_ms);
+    append_int(out, entry.device_time_ms);
     out += ",\"gnss_time_ms\":";
-    out += entry.gnss_time_ms ? std::to_string(*entry.gnss_time_ms) : std::string("null");
+    if (entry.gnss_time_ms) {
+        append_int(out, *entry.gnss_time_ms);
+    } else {
+        out += "null";
+    }
     out += ",\"kind\":";
-    out += boost::json::serialize(boost::json::string_view(entry.kind));
+    append_json_string(out, entry.kind);
     out += ",\"payload_hash\":\"";
-    out += to_hex(entry.payload_hash);
+    append_hex(out, entry.payload_hash);
     out += "\",\"prev_hash\":\"";
-    out += to_hex(entry.prev_hash);
+    append_hex(out, entry.prev_hash);
     out += "\",\"record_id\":";
-    out += boost::json::serialize(boost::json::string_view(entry.record_id));
+    append_json_string(out, entry.record_id);
     out += ",\"seq\":";
-    out += std::to_string(entry.seq);
+    append_int(out, entry.seq);
     out += ",\"v\":1}";
-    return out;
 }
 
 }  // namespace
 
-std::string entry_hash_fields_json(const ChainEntry& entry) { return entry_hash_input(entry); }
+std::string entry_hash_fields_json(const ChainEntry& entry) {
+    std::string out;
+    write_entry_hash_input(entry, out);
+    return out;
+}
 
-Sha256 compute_entry_hash(const ChainEntry& entry) { return sha256(entry_hash_input(entry)); }
+Sha256 compute_entry_hash(const ChainEntry& entry) {
+    thread_local std::string input;
+    write_entry_hash_input(entry, input);
+    return detail::chain_sha256(input);
+}
 
 std::string head_message(std::string_view device_id, std::int64_t seq, const Sha256& entry_hash) {
     boost::json::object fields{
@@ -136,7 +203,39 @@ Result<VerifyReport> verify_evidence(Database& db, std::string_view device_id,
         report.problems.push_back({seq, std::move(kind), std::move(id), std::move(what)});
     };
 
-    // 1. The chain itself: contiguous sequence, links and entry hashes.
+    // 1. The newest signed head, read first so that the chain pass can pick up the hash of the
+    // entry it names.
+    struct SignedHead {
+        std::int64_t seq = 0;
+        Sha256 hash{};
+        bool verifies = false;
+    };
+    std::optional<SignedHead> signed_head;
+    auto head = db.prepare("SELECT seq, entry_hash, signature FROM signed_head WHERE id = 1");
+    if (!head) {
+        return head.error();
+    }
+    auto head_row = (*head)->step();
+    if (!head_row) {
+        return head_row.error();
+    }
+    if (*head_row) {
+        Statement& s = **head;
+        SignedHead h;
+        h.seq = s.int64(0);
+        Signature signature{};
+        auto sig_bytes = s.blob(2);
+        bool shaped = copy_hash(s.blob(1), h.hash) && sig_bytes.size() == signature.size();
+        if (shaped) {
+            std::copy(sig_bytes.begin(), sig_bytes.end(), signature.begin());
+        }
+        h.verifies = shaped && verify_signature(device_key, head_message(device_id, h.seq, h.hash),
+                                                signature);
+        signed_head = h;
+    }
+    (*head)->reset();
+
+    // 2. The chain itself: contiguous sequence, links and entry hashes.
     auto chain = db.prepare(
         "SELECT seq, kind, record_id, action, payload_hash, prev_hash, entry_hash, "
         "device_time_ms, gnss_time_ms FROM evidence_chain ORDER BY seq");
@@ -144,7 +243,12 @@ Result<VerifyReport> verify_evidence(Database& db, std::string_view device_id,
         return chain.error();
     }
     std::map<std::pair<std::string, std::string>, LatestEntry> latest;
-    Sha256 prev = genesis_hash(device_id);
+    const Sha256 genesis = genesis_hash(device_id);
+    Sha256 prev = genesis;
+    std::optional<Sha256> hash_at_signed_seq;
+    if (signed_head && signed_head->seq == 0) {
+        hash_at_signed_seq = genesis;
+    }
     std::int64_t expected_seq = 1;
     for (;;) {
         auto row = (*chain)->step();
@@ -184,6 +288,9 @@ Result<VerifyReport> verify_evidence(Database& db, std::string_view device_id,
                     "entry " + std::to_string(e.seq) + " (" + e.kind + " " + e.record_id +
                         ") was altered: its contents do not match its entry hash");
         }
+        if (signed_head && e.seq == signed_head->seq) {
+            hash_at_signed_seq = e.entry_hash;
+        }
         prev = e.entry_hash;
         expected_seq = e.seq + 1;
         latest[{e.kind, e.record_id}] = {e.seq, e.action, e.payload_hash};
@@ -191,43 +298,27 @@ Result<VerifyReport> verify_evidence(Database& db, std::string_view device_id,
     (*chain)->reset();
     std::int64_t last_seq = expected_seq - 1;
 
-    // 2. The signed head must name the last entry and carry the device's signature.
-    auto head = db.prepare("SELECT seq, entry_hash, signature FROM chain_head WHERE id = 1");
-    if (!head) {
-        return head.error();
-    }
-    auto head_row = (*head)->step();
-    if (!head_row) {
-        return head_row.error();
-    }
-    if (!*head_row) {
+    // The signed head must carry the device's signature and name an entry of the chain with
+    // that entry's hash. Entries after it are lazily signed (store.hpp) and rest on their links.
+    if (!signed_head) {
         problem(0, "", "", "the signed chain head is missing");
     } else {
-        Statement& s = **head;
-        report.head_seq = s.int64(0);
-        Sha256 head_hash{};
-        Signature signature{};
-        auto sig_bytes = s.blob(2);
-        bool shaped = copy_hash(s.blob(1), head_hash) && sig_bytes.size() == signature.size();
-        if (shaped) {
-            std::copy(sig_bytes.begin(), sig_bytes.end(), signature.begin());
-        }
-        if (!shaped ||
-            !verify_signature(device_key, head_message(device_id, report.head_seq, head_hash),
-                              signature)) {
+        report.head_seq = signed_head->seq;
+        if (!signed_head->verifies) {
             problem(report.head_seq, "", "",
                     "the chain head signature does not verify with this device's key");
-        } else if (report.head_seq != last_seq) {
+        } else if (report.head_seq > last_seq) {
             problem(report.head_seq, "", "",
                     "the signed head is entry " + std::to_string(report.head_seq) +
                         " but the chain ends at entry " + std::to_string(last_seq) +
-                        (report.head_seq > last_seq ? ": entries were removed from the end"
-                                                    : ": entries were added without signing"));
-        } else if (last_seq > 0 && head_hash != prev) {
-            problem(report.head_seq, "", "", "the signed head hash does not match the last entry");
+                        ": entries were removed from the end");
+        } else if (hash_at_signed_seq && *hash_at_signed_seq != signed_head->hash) {
+            problem(report.head_seq, "", "",
+                    "the signed head hash does not match entry " + std::to_string(report.head_seq));
+        } else {
+            report.unsigned_entries = last_seq - report.head_seq;
         }
     }
-    (*head)->reset();
 
     // 3. Every stored record must hash to the payload of the entry that last wrote it.
     for (const RecordKind& kind : kinds) {

@@ -239,6 +239,21 @@ CREATE TABLE marks (
 );
 CREATE INDEX marks_by_inspection ON marks (inspection_id);
 )sql"},
+    // The head is signed lazily (store.hpp), so the signed head may trail the chain: the table
+    // keeps only the newest signature, and chain_head becomes a view whose seq and entry_hash
+    // are the chain's newest entry, derived rather than written on every commit. A head signed
+    // under an older version names the last entry it had; verify reads it unchanged.
+    Migration{8, "the chain head is signed lazily: signed_head table, chain_head view", R"sql(
+ALTER TABLE chain_head RENAME TO signed_head;
+CREATE VIEW chain_head (id, seq, entry_hash, signed_seq, signature) AS
+SELECT 1,
+       COALESCE((SELECT MAX(seq) FROM evidence_chain), 0),
+       COALESCE((SELECT entry_hash FROM evidence_chain ORDER BY seq DESC LIMIT 1), s.entry_hash),
+       s.seq,
+       s.signature
+FROM signed_head s
+WHERE s.id = 1;
+)sql"},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "chain_digest.hpp"
 #include "fieldlog/canonical_json.hpp"
 #include "fieldlog/clock.hpp"
 #include "fieldlog/files.hpp"
@@ -24,6 +25,7 @@ struct Task {
     Store::WriteJob write;  // exactly one of write and read is set
     Store::ReadJob read;
     Store::Done done;
+    bool needs_signed_head = false;
 };
 
 struct Head {
@@ -31,8 +33,8 @@ struct Head {
     Sha256 hash{};
 };
 
-Result<Head> load_head(Database& db, const Sha256& genesis) {
-    auto stmt = db.prepare("SELECT seq, entry_hash FROM chain_head WHERE id = 1");
+Result<std::optional<Head>> read_head(Database& db, std::string_view sql) {
+    auto stmt = db.prepare(sql);
     if (!stmt) {
         return stmt.error();
     }
@@ -40,14 +42,16 @@ Result<Head> load_head(Database& db, const Sha256& genesis) {
     if (!row) {
         return row.error();
     }
-    Head head{0, genesis};
+    std::optional<Head> head;
     if (*row) {
-        head.seq = (*stmt)->int64(0);
+        head.emplace();
+        head->seq = (*stmt)->int64(0);
         auto bytes = (*stmt)->blob(1);
-        if (bytes.size() != head.hash.size()) {
+        if (bytes.size() != head->hash.size()) {
+            (*stmt)->reset();
             return Error(Errc::corrupt, "chain head hash has the wrong size");
         }
-        std::copy(bytes.begin(), bytes.end(), head.hash.begin());
+        std::copy(bytes.begin(), bytes.end(), head->hash.begin());
     }
     (*stmt)->reset();
     return head;
@@ -76,6 +80,8 @@ Result<UniqueFd> lock_data_dir(const std::filesystem::path& data_dir) {
 }  // namespace
 
 struct Store::Impl final : WriteContext {
+    using Clock = std::chrono::steady_clock;
+
     StoreOptions options;
     std::vector<RecordKind> kinds;
     UniqueFd data_dir_lock;  // declared first: released only after the database is closed
@@ -83,8 +89,18 @@ struct Store::Impl final : WriteContext {
     DeviceKey key;
     BlobStore blob_store;
     Sha256 genesis{};
-    Head head;
+    Head head;         // the newest committed entry, or the one a write job just appended
+    Head signed_head;  // the newest head whose signature is committed
     std::int64_t batch_time_ms = 0;
+    // When the committed head must be signed by at the latest; unset while it is signed.
+    std::optional<Clock::time_point> sign_due;
+    // The statements every record and commit runs, looked up once rather than by their text.
+    Statement* insert_entry = nullptr;
+    Statement* insert_outbox = nullptr;
+    Statement* save_signature = nullptr;
+    Statement* savepoint = nullptr;
+    Statement* release = nullptr;
+    Statement* rollback_to = nullptr;
 
     std::mutex mutex;
     std::condition_variable wake;
@@ -102,6 +118,31 @@ struct Store::Impl final : WriteContext {
           blob_store(options.data_dir / "blobs"),
           genesis(genesis_hash(options.device_id)) {}
 
+    Status prepare_statements() {
+        const std::pair<Statement**, std::string_view> statements[] = {
+            {&insert_entry,
+             "INSERT INTO evidence_chain (seq, kind, record_id, action, payload_hash, prev_hash, "
+             "entry_hash, device_time_ms, gnss_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+             "?9)"},
+            {&insert_outbox, "INSERT INTO outbox (seq, payload) VALUES (?1, ?2)"},
+            {&save_signature,
+             "INSERT INTO signed_head (id, seq, entry_hash, signature) VALUES (1, ?1, ?2, ?3) "
+             "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, entry_hash = "
+             "excluded.entry_hash, signature = excluded.signature"},
+            {&savepoint, "SAVEPOINT job"},
+            {&release, "RELEASE job"},
+            {&rollback_to, "ROLLBACK TO job"},
+        };
+        for (const auto& [slot, sql] : statements) {
+            auto stmt = database.prepare(sql);
+            if (!stmt) {
+                return stmt.error();
+            }
+            *slot = *stmt;
+        }
+        return {};
+    }
+
     Database& db() override { return database; }
     BlobStore& blobs() override { return blob_store; }
     std::int64_t now_ms() const override { return batch_time_ms; }
@@ -117,27 +158,42 @@ struct Store::Impl final : WriteContext {
             return Error(Errc::internal, kind.name + " " + std::string(record_id) +
                                              " vanished before its chain entry was written");
         }
-        std::string payload = canonical_json(**record);
+        return append_payload(kind, record_id, canonical_json(**record), gnss_time_ms);
+    }
+
+    Result<std::int64_t> append(const RecordKind& kind, std::string_view record_id,
+                                const boost::json::object& record,
+                                std::optional<std::int64_t> gnss_time_ms) override {
+        std::string payload = canonical_json(record);
+#ifndef NDEBUG
+        // The record is hashed as the job built it and verified later as it loads: a field
+        // built differently from how it reads back would show as tampering.
+        auto loaded = kind.load(database, record_id);
+        if (!loaded || !*loaded || canonical_json(**loaded) != payload) {
+            return Error(Errc::internal,
+                         kind.name + " " + std::string(record_id) +
+                             " was built differently from how it loads: " + payload);
+        }
+#endif
+        return append_payload(kind, record_id, payload, gnss_time_ms);
+    }
+
+    Result<std::int64_t> append_payload(const RecordKind& kind, std::string_view record_id,
+                                        std::string_view record_payload,
+                                        std::optional<std::int64_t> gnss_time_ms) {
         ChainEntry entry;
         entry.seq = head.seq + 1;
         entry.kind = kind.name;
         entry.record_id = std::string(record_id);
         entry.action = "put";
-        entry.payload_hash = sha256(payload);
+        entry.payload_hash = detail::chain_sha256(record_payload);
         entry.prev_hash = head.hash;
         entry.device_time_ms = batch_time_ms;
         entry.gnss_time_ms = gnss_time_ms;
         entry.entry_hash = compute_entry_hash(entry);
 
-        auto insert = database.prepare(
-            "INSERT INTO evidence_chain (seq, kind, record_id, action, payload_hash, prev_hash, "
-            "entry_hash, device_time_ms, gnss_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-            "?9)");
-        if (!insert) {
-            return insert.error();
-        }
-        (*insert)
-            ->bind(1, entry.seq)
+        insert_entry->reset()
+            .bind(1, entry.seq)
             .bind(2, entry.kind)
             .bind(3, entry.record_id)
             .bind(4, entry.action)
@@ -146,32 +202,55 @@ struct Store::Impl final : WriteContext {
             .bind_blob(7, entry.entry_hash)
             .bind(8, entry.device_time_ms)
             .bind(9, entry.gnss_time_ms);
-        if (auto done = (*insert)->run(); !done) {
+        if (auto done = insert_entry->run(); !done) {
             return done.error();
         }
-        auto outbox = database.prepare("INSERT INTO outbox (seq, payload) VALUES (?1, ?2)");
-        if (!outbox) {
-            return outbox.error();
-        }
-        (*outbox)->bind(1, entry.seq).bind(2, payload);
-        if (auto done = (*outbox)->run(); !done) {
+        insert_outbox->reset().bind(1, entry.seq).bind(2, record_payload);
+        if (auto done = insert_outbox->run(); !done) {
             return done.error();
         }
         head = {entry.seq, entry.entry_hash};
         return entry.seq;
     }
 
-    Status write_signed_head() {
+    // Inside the caller's transaction; signed_head moves only once it commits.
+    Status write_signature() {
         Signature signature = key.sign(head_message(options.device_id, head.seq, head.hash));
-        auto stmt = database.prepare(
-            "INSERT INTO chain_head (id, seq, entry_hash, signature) VALUES (1, ?1, ?2, ?3) "
-            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, entry_hash = excluded.entry_hash, "
-            "signature = excluded.signature");
-        if (!stmt) {
-            return stmt.error();
+        save_signature->reset().bind(1, head.seq).bind_blob(2, head.hash).bind_blob(3, signature);
+        return save_signature->run();
+    }
+
+    bool head_unsigned() const { return head.seq != signed_head.seq; }
+
+    bool signature_due() const { return sign_due && Clock::now() >= *sign_due; }
+
+    void after_commit(bool signed_in_commit) {
+        if (signed_in_commit) {
+            signed_head = head;
+            sign_due.reset();
+        } else if (head_unsigned() && !sign_due) {
+            sign_due = Clock::now() + options.head_sign_interval;
         }
-        (*stmt)->bind(1, head.seq).bind_blob(2, head.hash).bind_blob(3, signature);
-        return (*stmt)->run();
+    }
+
+    // Signs the committed head in a transaction of its own, when no write commit carries it.
+    Status sign_committed_head(bool even_if_signed = false) {
+        if (!head_unsigned() && !even_if_signed) {
+            sign_due.reset();
+            return {};
+        }
+        auto tx = Transaction::begin(database);
+        Status status = tx ? write_signature() : Status(tx.error());
+        if (status) {
+            status = tx->commit();
+        }
+        if (status) {
+            after_commit(true);
+        } else {
+            // Tried again later, not in a loop: a full disk must not keep the thread busy.
+            sign_due = Clock::now() + options.head_sign_interval;
+        }
+        return status;
     }
 
     void submit(Task task) {
@@ -191,14 +270,26 @@ struct Store::Impl final : WriteContext {
             std::vector<Task> batch;
             {
                 std::unique_lock lock(mutex);
-                wake.wait(lock, [&] { return closing || !queue.empty(); });
-                if (queue.empty()) {
+                auto ready = [&] { return closing || !queue.empty(); };
+                if (sign_due) {
+                    wake.wait_until(lock, *sign_due, ready);
+                } else {
+                    wake.wait(lock, ready);
+                }
+                if (queue.empty() && closing) {
+                    lock.unlock();
+                    // A clean stop leaves the whole chain signed.
+                    (void)sign_committed_head();
                     return;
                 }
                 while (!queue.empty() && batch.size() < options.max_batch) {
                     batch.push_back(std::move(queue.front()));
                     queue.pop_front();
                 }
+            }
+            if (batch.empty()) {
+                (void)sign_committed_head();  // the timer: writes stopped with the head unsigned
+                continue;
             }
             run_batch(batch);
         }
@@ -208,8 +299,14 @@ struct Store::Impl final : WriteContext {
         std::vector<std::optional<Result<boost::json::value>>> results(batch.size());
         bool any_write = std::any_of(batch.begin(), batch.end(),
                                      [](const Task& t) { return static_cast<bool>(t.write); });
+        bool must_sign = std::any_of(batch.begin(), batch.end(),
+                                     [](const Task& t) { return t.needs_signed_head; });
         if (any_write) {
-            commit_writes(batch, results);
+            commit_writes(batch, results, must_sign || signature_due());
+        }
+        if (must_sign && head_unsigned()) {
+            // A signed read still runs when signing failed: verify then names the unsigned tail.
+            (void)sign_committed_head();
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (batch[i].read) {
@@ -231,7 +328,7 @@ struct Store::Impl final : WriteContext {
     }
 
     void commit_writes(std::vector<Task>& batch,
-                       std::vector<std::optional<Result<boost::json::value>>>& results) {
+                       std::vector<std::optional<Result<boost::json::value>>>& results, bool sign) {
         auto fail_all = [&](const Error& error) {
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (batch[i].write) {
@@ -257,7 +354,7 @@ struct Store::Impl final : WriteContext {
             }
             const Head job_head = head;
             if (isolate) {
-                if (auto sp = database.run("SAVEPOINT job"); !sp) {
+                if (auto sp = savepoint->reset().run(); !sp) {
                     results[i] = sp.error();
                     continue;
                 }
@@ -266,23 +363,24 @@ struct Store::Impl final : WriteContext {
             if (!result) {
                 // One bad request must not take the writes sharing its commit down with it.
                 if (isolate) {
-                    (void)database.run("ROLLBACK TO job");
+                    (void)rollback_to->reset().run();
                 }
                 head = job_head;
             } else {
                 any_succeeded = true;
             }
             if (isolate) {
-                (void)database.run("RELEASE job");
+                (void)release->reset().run();
             }
             results[i] = std::move(result);
         }
         if (!any_succeeded) {
             return;  // the guard rolls back; nothing was acknowledged
         }
+        const bool sign_now = sign && head_unsigned();
         Status committed;
-        if (head.seq != head_before.seq) {
-            committed = write_signed_head();
+        if (sign_now) {
+            committed = write_signature();
         }
         if (committed) {
             committed = tx->commit();
@@ -296,7 +394,9 @@ struct Store::Impl final : WriteContext {
                     results[i] = committed.error();
                 }
             }
+            return;
         }
+        after_commit(sign_now);
     }
 };
 
@@ -394,22 +494,28 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, std::vector<Rec
 
     auto impl = std::make_unique<Impl>(std::move(options), std::move(kinds), std::move(*lock),
                                        std::move(*db), std::move(*key));
-    auto head = load_head(impl->database, impl->genesis);
-    if (!head) {
-        return head.error();
+    if (auto prepared = impl->prepare_statements(); !prepared) {
+        return prepared.error();
     }
-    impl->head = *head;
-    if (head->seq == 0) {
-        auto tx = Transaction::begin(impl->database);
-        if (!tx) {
-            return tx.error();
-        }
-        if (auto signed_head = impl->write_signed_head(); !signed_head) {
-            return signed_head.error();
-        }
-        if (auto committed = tx->commit(); !committed) {
-            return committed.error();
-        }
+    auto signed_head = read_head(impl->database, "SELECT seq, entry_hash FROM signed_head");
+    if (!signed_head) {
+        return signed_head.error();
+    }
+    auto tip = read_head(impl->database,
+                         "SELECT seq, entry_hash FROM evidence_chain ORDER BY seq DESC LIMIT 1");
+    if (!tip) {
+        return tip.error();
+    }
+    impl->signed_head = signed_head->value_or(Head{0, impl->genesis});
+    // The chain goes on from its newest entry. A signed head beyond it means entries were
+    // removed from the end: going on from the signed head keeps that visible to verify as a
+    // gap, as it is never signed over.
+    impl->head = *tip && (*tip)->seq > impl->signed_head.seq ? **tip : impl->signed_head;
+    // A first start, or a crash between a commit and its signature. The latter must not keep
+    // the daemon from starting (a full disk): the store thread tries again.
+    auto signed_now = impl->sign_committed_head(!*signed_head);
+    if (!signed_now && !*signed_head) {
+        return signed_now.error();
     }
     return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
@@ -420,6 +526,10 @@ void Store::submit_write(WriteJob job, Done done) {
 
 void Store::submit_read(ReadJob job, Done done) {
     impl_->submit(Task{nullptr, std::move(job), std::move(done)});
+}
+
+void Store::submit_signed_read(ReadJob job, Done done) {
+    impl_->submit(Task{nullptr, std::move(job), std::move(done), true});
 }
 
 Result<boost::json::value> Store::write(WriteJob job) {
@@ -440,11 +550,16 @@ Result<boost::json::value> Store::read(ReadJob job) {
 
 Result<VerifyReport> Store::verify() {
     std::optional<Result<VerifyReport>> report;
-    auto done = read([&](Database& db) -> Result<boost::json::value> {
-        report =
-            verify_evidence(db, impl_->options.device_id, impl_->key.public_key(), impl_->kinds);
-        return boost::json::value();
-    });
+    std::promise<Result<boost::json::value>> promise;
+    auto future = promise.get_future();
+    submit_signed_read(
+        [&](Database& db) -> Result<boost::json::value> {
+            report = verify_evidence(db, impl_->options.device_id, impl_->key.public_key(),
+                                     impl_->kinds);
+            return boost::json::value();
+        },
+        [&](Result<boost::json::value> r) { promise.set_value(std::move(r)); });
+    auto done = future.get();
     if (!done) {
         return done.error();
     }
@@ -469,6 +584,7 @@ Result<OutboxStats> Store::outbox_stats() {
         stats.oldest_pending_seq = (*stmt)->int64(2);
         (*stmt)->reset();
         stats.head_seq = impl_->head.seq;
+        stats.signed_head_seq = impl_->signed_head.seq;
         return boost::json::value();
     });
     if (!done) {

@@ -16,6 +16,10 @@
 
 namespace fieldlog::domain {
 
+namespace ops {
+struct OpenInspectionHint;
+}
+
 // A GNSS position and time, attached to records when the receiver has a fresh fix.
 struct Fix {
     double lat = 0;
@@ -92,6 +96,8 @@ private:
     ServiceOptions options_;
     // Shared with store completions, which may finish after a request began.
     std::shared_ptr<References> references_;
+    // Shared with write jobs, which may run after the service is gone.
+    std::shared_ptr<ops::OpenInspectionHint> open_hint_;
 };
 
 }  // namespace fieldlog::domain

@@ -74,13 +74,16 @@ struct VerifyProblem {
 struct VerifyReport {
     std::int64_t entries_checked = 0;
     std::int64_t records_checked = 0;
-    std::int64_t head_seq = 0;
+    std::int64_t head_seq = 0;  // the newest signed head
+    // Entries after the signed head: hash-chained to it but not yet signed (store.hpp).
+    std::int64_t unsigned_entries = 0;
     std::vector<VerifyProblem> problems;
     bool ok() const { return problems.empty(); }
 };
 
 // Recomputes the whole chain and every record's hash against it and checks the signed head
-// with the device's public key.
+// with the device's public key: it must name an entry of the chain with that entry's hash.
+// Entries after it are checked by their links only.
 [[nodiscard]] Result<VerifyReport> verify_evidence(Database& db, std::string_view device_id,
                                                    const PublicKey& device_key,
                                                    const std::vector<RecordKind>& kinds);
