@@ -48,6 +48,16 @@ std::optional<json::object> parse_object(std::string_view text) {
     return std::move(v.get_object());
 }
 
+// A path as a TOML basic string; the test's temporary paths never need escapes, so one that
+// would is refused rather than written as something else.
+std::string toml_path(const std::filesystem::path& path) {
+    const std::string text = path.string();
+    if (text.find_first_of("\"\\\n") != std::string::npos) {
+        throw std::invalid_argument("path not representable in a test config: " + text);
+    }
+    return "\"" + text + "\"";
+}
+
 std::int64_t int_at(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
     return v != nullptr && v->is_int64() ? v->get_int64() : -1;
@@ -85,6 +95,12 @@ void ServerProcess::write_config() const {
            << "data_dir = \"" << data_dir_.string() << "\"\n"
            << "\n[limits]\n"
            << "request_timeout_s = " << request_timeout_s_ << "\n";
+    if (tls_) {
+        config << "\n[tls]\n"
+               << "certificate = " << toml_path(tls_->certificate) << "\n"
+               << "private_key = " << toml_path(tls_->private_key) << "\n";
+        if (tls_->client_ca) config << "client_ca = " << toml_path(*tls_->client_ca) << "\n";
+    }
     if (!write_file_atomically(config_path_, config.str(), 0644)) {
         throw std::runtime_error("cannot write " + config_path_.string());
     }
@@ -100,7 +116,27 @@ void ServerProcess::set_request_timeout_s(int seconds) {
     write_config();
 }
 
-std::string ServerProcess::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+void ServerProcess::set_tls(ServerTls tls) {
+    tls_ = std::move(tls);
+    write_config();
+}
+
+std::string ServerProcess::url() const {
+    return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_);
+}
+
+std::vector<std::string> ServerProcess::admin_command() const {
+    std::vector<std::string> argv{FIELDLOG_ADMIN_PATH, "--server", url(), "--token-file",
+                                  token_file_.string()};
+    if (tls_) {
+        argv.insert(argv.end(), {"--ca-file", tls_->ca_file.string()});
+        if (tls_->client_cert && tls_->client_key) {
+            argv.insert(argv.end(), {"--client-cert", tls_->client_cert->string(), "--client-key",
+                                     tls_->client_key->string()});
+        }
+    }
+    return argv;
+}
 
 std::string ServerProcess::output() const { return read_all(log_path_); }
 
@@ -189,10 +225,9 @@ std::optional<ExitStatus> ServerProcess::stop(milliseconds timeout) {
 
 std::string ServerProcess::enrol(const std::string& device_id) const {
     const auto out = dir_ / ("enrol-" + device_id + ".out");
-    auto status =
-        run_command(target_command({FIELDLOG_ADMIN_PATH, "--server", url(), "--token-file",
-                                    token_file_.string(), "--json", "device", "enrol", device_id}),
-                    out, std::chrono::seconds(30));
+    std::vector<std::string> argv = admin_command();
+    argv.insert(argv.end(), {"--json", "device", "enrol", device_id});
+    auto status = run_command(target_command(argv), out, std::chrono::seconds(30));
     std::string text = read_all(out);
     if (!status || !status->exited() || status->code() != 0) {
         ADD_FAILURE() << "fieldlog-admin device enrol " << device_id << " failed ("
@@ -212,8 +247,7 @@ std::optional<ExitStatus> ServerProcess::run_admin(const std::vector<std::string
                                                    std::string& output) const {
     static std::atomic<int> runs{0};
     const auto out = dir_ / ("admin-" + std::to_string(++runs) + ".out");
-    std::vector<std::string> argv{FIELDLOG_ADMIN_PATH, "--server", url(), "--token-file",
-                                  token_file_.string()};
+    std::vector<std::string> argv = admin_command();
     argv.insert(argv.end(), args.begin(), args.end());
     auto status = run_command(target_command(argv), out, std::chrono::seconds(30));
     output = read_all(out);
@@ -224,6 +258,11 @@ std::optional<server::HttpReply> ServerProcess::admin(const std::string& method,
                                                       const std::string& target) const {
     server::HttpClientOptions options;
     options.timeout = std::chrono::seconds(30);
+    if (tls_) {
+        options.ca_file = tls_->ca_file;
+        options.client_cert = tls_->client_cert;
+        options.client_key = tls_->client_key;
+    }
     auto client = server::HttpClient::create(url(), options);
     if (!client) return std::nullopt;
     auto reply = client->request(method, target, {{"Authorization", "Bearer " + admin_token_}}, {});
@@ -284,6 +323,32 @@ std::unique_ptr<DaemonProcess> make_sync_device(const std::filesystem::path& dir
     config.device_id = device_id;
     config.sync = settings;
     return std::make_unique<DaemonProcess>(dir, std::move(config));
+}
+
+void set_device_tls(const DaemonProcess& daemon, const DeviceTls& tls) {
+    std::string text = daemon_config_toml(daemon.config());
+    const std::string table = "\n[sync]\n";
+    auto at = text.find(table);
+    if (at == std::string::npos) throw std::invalid_argument("the daemon's config has no [sync]");
+    std::string keys = "ca_file = " + toml_path(tls.ca_file) + "\n";
+    if (tls.client_cert && tls.client_key) {
+        keys += "client_cert = " + toml_path(*tls.client_cert) +
+                "\nclient_key = " + toml_path(*tls.client_key) + "\n";
+    }
+    text.insert(at + table.size(), keys);
+    daemon.write_config_text(text);
+}
+
+std::optional<ExitStatus> run_cli(const DaemonProcess& daemon, const std::vector<std::string>& args,
+                                  std::string& output) {
+    static std::atomic<int> runs{0};
+    const auto out =
+        daemon.config_path().parent_path() / ("cli-" + std::to_string(++runs) + ".out");
+    std::vector<std::string> argv{FIELDLOG_CLI_PATH, "--socket", daemon.config().socket.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto status = run_command(target_command(argv), out, std::chrono::seconds(30));
+    output = read_all(out);
+    return status;
 }
 
 std::string open_inspection(const DaemonProcess& daemon) {

@@ -20,6 +20,17 @@
 
 namespace fieldlog::testing {
 
+// The [tls] table of a ServerProcess, and what the test's own clients (fieldlog-admin,
+// admin()) trust and present to it.
+struct ServerTls {
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;
+    std::optional<std::filesystem::path> client_ca;  // set: every client needs a certificate
+    std::filesystem::path ca_file;                   // what the admin clients verify against
+    std::optional<std::filesystem::path> client_cert;
+    std::optional<std::filesystem::path> client_key;
+};
+
 // fieldlog-server run as a child on a config in dir; start() may be called again after kill()
 // or stop(), on the same data directory.
 class ServerProcess {
@@ -33,6 +44,8 @@ public:
     void set_listen_port(std::uint16_t port);
     // limits.request_timeout_s at the next start (also how long an idle connection is kept).
     void set_request_timeout_s(int seconds);
+    // Serves HTTPS from the next start; url() then says https.
+    void set_tls(ServerTls tls);
     // Spawns the server and waits until it reports its port.
     ::testing::AssertionResult start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     // Sends signal; with SIGKILL also reaps the process.
@@ -61,6 +74,8 @@ public:
 
 private:
     void write_config() const;
+    // fieldlog-admin with the server, admin token and TLS options filled in.
+    std::vector<std::string> admin_command() const;
 
     std::filesystem::path dir_;
     std::filesystem::path config_path_;
@@ -71,6 +86,7 @@ private:
     std::string admin_token_;
     std::uint16_t listen_port_ = 0;
     int request_timeout_s_ = 30;
+    std::optional<ServerTls> tls_;
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
 };
@@ -96,6 +112,21 @@ std::unique_ptr<DaemonProcess> make_sync_device(const std::filesystem::path& dir
                                                 const std::string& device_id,
                                                 const std::string& url, const std::string& token,
                                                 SyncSettings settings = {});
+
+// The [sync] TLS keys of a device.
+struct DeviceTls {
+    std::filesystem::path ca_file;
+    std::optional<std::filesystem::path> client_cert;
+    std::optional<std::filesystem::path> client_key;
+};
+// Rewrites the daemon's config file with these keys in its [sync] table (the rest as
+// daemon.config() says); fieldlogd reads [sync] at its next start.
+void set_device_tls(const DaemonProcess& daemon, const DeviceTls& tls);
+
+// Runs the fieldlog CLI against the daemon's control socket (bounded); its exit status, nullopt
+// when it did not finish in time, and what it printed (stdout and stderr) in output.
+std::optional<ExitStatus> run_cli(const DaemonProcess& daemon, const std::vector<std::string>& args,
+                                  std::string& output);
 
 // Opens an inspection (needed for measurements and photos); its id.
 std::string open_inspection(const DaemonProcess& daemon);

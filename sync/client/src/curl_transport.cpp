@@ -34,6 +34,13 @@ std::string trimmed(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
+// OpenSSL's text for an alert the peer sent, e.g. "error:0A00045C:SSL routines::tlsv13 alert
+// certificate required"; a cut connection reads as "unexpected eof" or a reset instead.
+bool tls_alert(std::string_view detail) {
+    return detail.find("SSL routines::") != std::string_view::npos &&
+           detail.find(" alert ") != std::string_view::npos;
+}
+
 class HttpTransfer final : public detail::CurlTransfer {
 public:
     HttpTransfer(HttpRequest request, UploadTransport::Handler handler,
@@ -151,6 +158,17 @@ private:
             case CURLE_SSL_ISSUER_ERROR:
             case CURLE_SSL_CRL_BADFILE:
                 return Error(Errc::permission, what + "TLS failed: " + detail);
+            case CURLE_SEND_ERROR:
+            case CURLE_RECV_ERROR:
+                // With TLS 1.3 the server checks the client's certificate after the handshake
+                // has completed on the client's side, so a refusal (no certificate, an unknown
+                // CA) arrives as an alert on the first read: a setting to put right, not a
+                // broken link.
+                if (tls_alert(detail)) {
+                    return Error(Errc::permission,
+                                 what + "TLS failed: the server refused the connection: " + detail);
+                }
+                break;
             case CURLE_UNSUPPORTED_PROTOCOL:
                 return Error(Errc::permission, what + "protocol refused: " + detail);
             case CURLE_SEND_FAIL_REWIND:

@@ -345,6 +345,9 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
     bool halted = false;
     SyncState state = SyncState::idle;
     int failures = 0;
+    // A TLS failure was put in the device log since the last exchange that went through.
+    bool tls_failure_logged = false;
+    bool probing = false;  // the last failure was the server being out of reach
     bool age_timer_armed = false;
     bool dirty = false;  // a write arrived while a round was running
     bool fill_check_running = false;
@@ -528,6 +531,8 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
             token.clear();  // read again: the operator may have replaced it
             failures = 0;
         }
+        // A new link may reach the server: its probes start short again.
+        if (probing) failures = 0;
         begin_round();
     }
 
@@ -637,6 +642,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         }
         state = SyncState::idle;
         failures = 0;
+        tls_failure_logged = false;
         update_status([](SyncStatus& s) {
             s.last_error.clear();
             s.next_attempt_ms.reset();
@@ -659,7 +665,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
 
     void on_batch_reply(Result<HttpResponse> reply) {
         if (!reply) {
-            fail(reply.error().message(), reply.error().code() == Errc::unavailable, std::nullopt);
+            fail_exchange(reply.error());
             return;
         }
         const HttpResponse& response = *reply;
@@ -757,6 +763,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
 
     void on_acknowledged(std::int64_t first, std::int64_t acked) {
         failures = 0;
+        tls_failure_logged = false;
         bool delivered_records =
             static_cast<std::size_t>(acked - first + 1) >
             static_cast<std::size_t>(
@@ -918,7 +925,7 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
 
     bool blob_reply_failed(const Result<HttpResponse>& reply, std::string_view request) {
         if (!reply) {
-            fail(reply.error().message(), reply.error().code() == Errc::unavailable, std::nullopt);
+            fail_exchange(reply.error());
             return true;
         }
         if (reply->status == 401 || reply->status == 403) {
@@ -1116,11 +1123,17 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
     void fail(std::string message, bool link_down, std::optional<milliseconds> retry_after) {
         transport->cancel();
         ++failures;
-        milliseconds base = link_down ? config.probe_interval : config.retry_initial;
-        milliseconds cap =
-            link_down ? std::max(config.retry_max, config.probe_interval) : config.retry_max;
-        milliseconds delay = wire::full_jitter(failures, base, cap, random);
+        // Out of reach, probes back off to probe_max: a link coming up, a dock or the operator
+        // tries at once anyway (on_explicit), so a probe only has to notice the server itself
+        // coming back, and each costs an idle device several wake-ups.
+        milliseconds delay =
+            link_down ? wire::equal_jitter(failures, config.probe_interval,
+                                           std::max(config.probe_max.value_or(config.retry_max),
+                                                    config.probe_interval),
+                                           random)
+                      : wire::full_jitter(failures, config.retry_initial, config.retry_max, random);
         if (retry_after) delay = std::max(delay, *retry_after);
+        probing = link_down;
         state = SyncState::backoff;
         update_status([&](SyncStatus& s) {
             s.last_error = message;
@@ -1130,6 +1143,21 @@ struct Uploader::Impl : std::enable_shared_from_this<Uploader::Impl> {
         answer_waiters(Error(Errc::unavailable, "sync failed: " + message + "; next attempt in " +
                                                     std::to_string((delay.count() + 999) / 1000) +
                                                     " s"));
+    }
+
+    // An exchange that got no HTTP reply. A TLS failure (the server's certificate not trusted,
+    // a client certificate refused) is a setting to put right rather than a link to wait for,
+    // so it also goes to the device log: once per run of failures, not at every retry, and
+    // synced to the office with the rest once the setting is fixed.
+    void fail_exchange(const Error& error) {
+        if (error.code() == Errc::permission && !tls_failure_logged && device_log) {
+            tls_failure_logged = true;
+            device_log("error", "sync_tls_failed",
+                       error.message() +
+                           ". Nothing is sent until this is put right (sync.ca_file, "
+                           "sync.client_cert); records stay on the device.");
+        }
+        fail(error.message(), error.code() == Errc::unavailable, std::nullopt);
     }
 
     void stop_with(std::string message, Errc code) {

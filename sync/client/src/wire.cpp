@@ -198,12 +198,27 @@ std::optional<std::string> photo_blob(std::string_view payload) {
     return std::string(sha->get_string());
 }
 
-std::chrono::milliseconds full_jitter(int failures, std::chrono::milliseconds base,
-                                      std::chrono::milliseconds cap, std::mt19937_64& random) {
+namespace {
+
+std::int64_t backoff_ceiling(int failures, std::chrono::milliseconds base,
+                             std::chrono::milliseconds cap) {
     std::int64_t ceiling = std::max<std::int64_t>(base.count(), 1);
     for (int i = 1; i < failures && ceiling < cap.count(); ++i) ceiling *= 2;
-    ceiling = std::min(ceiling, std::max<std::int64_t>(cap.count(), 1));
-    std::uniform_int_distribution<std::int64_t> draw(0, ceiling);
+    return std::min(ceiling, std::max<std::int64_t>(cap.count(), 1));
+}
+
+}  // namespace
+
+std::chrono::milliseconds full_jitter(int failures, std::chrono::milliseconds base,
+                                      std::chrono::milliseconds cap, std::mt19937_64& random) {
+    std::uniform_int_distribution<std::int64_t> draw(0, backoff_ceiling(failures, base, cap));
+    return std::chrono::milliseconds(draw(random));
+}
+
+std::chrono::milliseconds equal_jitter(int failures, std::chrono::milliseconds base,
+                                       std::chrono::milliseconds cap, std::mt19937_64& random) {
+    std::int64_t ceiling = backoff_ceiling(failures, base, cap);
+    std::uniform_int_distribution<std::int64_t> draw(ceiling / 2, ceiling);
     return std::chrono::milliseconds(draw(random));
 }
 

@@ -67,4 +67,10 @@ bool valid_sha256_hex(std::string_view text);
 std::chrono::milliseconds full_jitter(int failures, std::chrono::milliseconds base,
                                       std::chrono::milliseconds cap, std::mt19937_64& random);
 
+// The same ceiling with equal jitter: a uniform draw from its upper half. For probing a server
+// that is out of reach, where the spread still keeps a fleet apart but an early draw would only
+// wake the device for nothing (a link change already triggers an attempt of its own).
+std::chrono::milliseconds equal_jitter(int failures, std::chrono::milliseconds base,
+                                       std::chrono::milliseconds cap, std::mt19937_64& random);
+
 }  // namespace fieldlog::sync::client::wire

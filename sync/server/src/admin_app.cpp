@@ -220,8 +220,8 @@ int list_devices(Session& s) {
         return 0;
     }
     s.out() << std::left << std::setw(24) << "DEVICE" << std::setw(10) << "ACKED" << std::setw(10)
-            << "HEAD" << std::setw(22) << "PENDING" << std::setw(10) << "WITHHELD" << std::setw(26)
-            << "LAST SYNC"
+            << "HEAD" << std::setw(22) << "PENDING" << std::setw(10) << "WITHHELD" << std::setw(11)
+            << "REFERENCE" << std::setw(26) << "LAST SYNC"
             << "STATUS\n";
     for (const json::value& v : devices->get_array()) {
         if (!v.is_object()) continue;
@@ -231,7 +231,8 @@ int list_devices(Session& s) {
         bool revoked = d.contains("revoked_ms") && d.at("revoked_ms").is_int64();
         s.out() << std::left << std::setw(24) << text_of(d, "device_id") << std::setw(10)
                 << int_of(d, "acked_seq") << std::setw(10) << int_of(d, "head_seq") << std::setw(22)
-                << pending << std::setw(10) << int_of(d, "withheld_entries") << std::setw(26)
+                << pending << std::setw(10) << int_of(d, "withheld_entries") << std::setw(11)
+                << text_of(d, "reference_version") << std::setw(26)
                 << time_text(d.contains("last_sync_ms") ? d.at("last_sync_ms") : json::value())
                 << (revoked ? "revoked " + time_text(d.at("revoked_ms")) : "active") << "\n";
     }

@@ -3,11 +3,14 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
+#include <climits>
 #include <functional>
+#include <set>
 
 #include "batch.hpp"
 
@@ -513,6 +516,57 @@ HttpResponse Api::patch_blob(const HttpRequest& request, const std::string& sha2
     r.headers.emplace_back("Upload-Offset", std::to_string(next.offset));
     r.headers.emplace_back("Upload-Complete", "?1");
     return r;
+}
+
+SweepReport Api::sweep_partial_uploads(std::chrono::milliseconds max_age) {
+    SweepReport report;
+    const std::int64_t cutoff = clock_->wall_ms() - max_age.count();
+    // Candidates: every partial file, and state left without one (a crash between removing
+    // the file and the state). Each is judged again below, under its lock, as a chunk may
+    // have arrived since it was listed.
+    std::set<std::string> candidates;
+    if (auto files = blobs_.partial_uploads(); files) {
+        candidates.insert(files->begin(), files->end());
+    } else {
+        report.failures.push_back(files.error());
+    }
+    if (auto stale = store_->stale_partial_blobs(cutoff); stale) {
+        for (const BlobState& b : *stale) candidates.insert(b.sha256);
+    } else {
+        report.failures.push_back(stale.error());
+    }
+    for (const std::string& sha : candidates) {
+        std::lock_guard lock(blob_lock(sha));
+        auto state = blob_state(sha);
+        if (!state) {
+            report.failures.push_back(Error(state.error()).context("blob " + sha));
+            continue;
+        }
+        if (*state && (*state)->complete) continue;
+        auto file = blobs_.partial_file(sha);
+        if (!file) {
+            report.failures.push_back(file.error());
+            continue;
+        }
+        if (!*state && !*file) continue;
+        std::int64_t last = INT64_MIN;
+        if (*state) last = (*state)->updated_ms;
+        if (*file) last = std::max(last, (*file)->modified_ms);
+        if (last >= cutoff) continue;
+        if (*state) {
+            if (auto forgotten = store_->delete_blob(sha); !forgotten) {
+                report.failures.push_back(forgotten.error());
+                continue;
+            }
+        }
+        if (auto gone = blobs_.discard(sha); !gone) {
+            report.failures.push_back(gone.error());
+            continue;
+        }
+        report.removed.push_back(
+            RemovedUpload{sha, *file ? (*file)->size : 0, *state ? (*state)->size : 0, last});
+    }
+    return report;
 }
 
 HttpResponse Api::get_blob(const std::string& sha256) {

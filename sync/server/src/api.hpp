@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,21 @@ struct Target {
 // or ".." segments, no repeated query parameter.
 std::optional<Target> parse_target(std::string_view target, std::string& why);
 
+// An abandoned upload that a sweep removed.
+struct RemovedUpload {
+    std::string sha256;
+    std::int64_t bytes = 0;          // what its partial file held
+    std::int64_t declared_size = 0;  // its Upload-Length; 0 when only a stray file was left
+    std::int64_t last_activity_ms = 0;
+};
+
+struct SweepReport {
+    std::vector<RemovedUpload> removed;
+    // Uploads that could not be checked or removed; the sweep went on with the others, and the
+    // next one tries them again.
+    std::vector<Error> failures;
+};
+
 class Api {
 public:
     Api(ServerStore& store, BlobArea blobs, const ServerConfig& config, const Sha256& admin_token,
@@ -42,6 +58,13 @@ public:
     std::size_t body_limit(std::string_view method, std::string_view target) const;
 
     HttpResponse handle(const HttpRequest& request);
+
+    // Removes every upload not complete whose last activity (the later of its partial file's
+    // modification time and its recorded state) is more than max_age before the clock's now:
+    // the partial file and the state both, the state first, so that a device asking HEAD
+    // starts over from 0 rather than resuming into a file that is gone. Complete blobs are
+    // never touched. Safe to run while uploads go on: each blob is checked under its lock.
+    SweepReport sweep_partial_uploads(std::chrono::milliseconds max_age);
 
 private:
     HttpResponse route(const HttpRequest& request, const Target& target);

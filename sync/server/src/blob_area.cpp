@@ -1,11 +1,14 @@
 #include "blob_area.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <memory>
 
 #include "fieldlog/files.hpp"
 
@@ -87,13 +90,51 @@ Status BlobArea::write_chunk(std::string_view sha256_hex, std::int64_t offset,
 }
 
 Result<std::optional<std::int64_t>> BlobArea::partial_size(std::string_view sha256_hex) {
+    auto file = partial_file(sha256_hex);
+    if (!file) return file.error();
+    if (!*file) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>((*file)->size);
+}
+
+Result<std::optional<PartialFile>> BlobArea::partial_file(std::string_view sha256_hex) {
     std::filesystem::path path = partial_path(sha256_hex);
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT) return std::optional<std::int64_t>();
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return std::optional<PartialFile>();
         return errno_error(errno, "cannot stat", path);
     }
-    return std::optional<std::int64_t>(st.st_size);
+    PartialFile file;
+    file.size = st.st_size;
+    file.modified_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 +
+                       static_cast<std::int64_t>(st.st_mtim.tv_nsec / 1'000'000);
+    return std::optional<PartialFile>(file);
+}
+
+Result<std::vector<std::string>> BlobArea::partial_uploads() const {
+    const std::filesystem::path dir = dir_ / "partial";
+    auto close = [](DIR* d) { ::closedir(d); };
+    std::unique_ptr<DIR, decltype(close)> stream(::opendir(dir.c_str()), close);
+    if (!stream) return errno_error(errno, "cannot list", dir);
+    constexpr std::string_view suffix = ".part";
+    std::vector<std::string> out;
+    for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(stream.get());
+        if (entry == nullptr) {
+            if (errno != 0) return errno_error(errno, "cannot list", dir);
+            break;
+        }
+        std::string_view name = entry->d_name;
+        if (name.size() != 64 + suffix.size() || !name.ends_with(suffix)) continue;
+        std::string_view sha = name.substr(0, 64);
+        if (!std::all_of(sha.begin(), sha.end(),
+                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+            continue;
+        }
+        out.emplace_back(sha);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 Result<Sha256> BlobArea::hash_partial(std::string_view sha256_hex, std::int64_t length) {

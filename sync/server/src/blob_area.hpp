@@ -8,11 +8,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fieldlog/digest.hpp"
 #include "fieldlog/error.hpp"
 
 namespace fieldlog::server {
+
+// A partial file as the file system has it.
+struct PartialFile {
+    std::int64_t size = 0;
+    std::int64_t modified_ms = 0;  // the last chunk's write, in wall-clock milliseconds
+};
 
 class BlobArea {
 public:
@@ -29,6 +36,11 @@ public:
                                      std::string_view data);
     // The partial file's size, or nothing when there is none.
     [[nodiscard]] Result<std::optional<std::int64_t>> partial_size(std::string_view sha256_hex);
+    // The partial file's size and modification time, or nothing when there is none.
+    [[nodiscard]] Result<std::optional<PartialFile>> partial_file(std::string_view sha256_hex);
+    // The uploads that have a partial file, by sha256. Other names in the directory are not
+    // the server's and are left out.
+    [[nodiscard]] Result<std::vector<std::string>> partial_uploads() const;
     // SHA-256 of the first length bytes of the partial file.
     [[nodiscard]] Result<Sha256> hash_partial(std::string_view sha256_hex, std::int64_t length);
     // SHA-256 of a complete blob, or nothing when its file is missing.

@@ -110,6 +110,7 @@ struct ServerCore {
           signals(control),
           shutdown_timer(control),
           accept_retry(control),
+          sweep_timer(control),
           workers(c.threads) {}
 
     void log(json::object line) {
@@ -129,6 +130,10 @@ struct ServerCore {
 
     void do_accept();
     void on_accept(error_code ec, tcp::socket socket);
+    // Abandoned partial uploads: swept on a worker (it blocks on the disk and the store), then
+    // the timer is armed for the next sweep, unless the server is stopping.
+    void schedule_sweep(std::chrono::steady_clock::duration delay);
+    std::size_t sweep_partial_uploads();
     void begin_stop();
     void add(ConnectionBase* key, std::weak_ptr<ConnectionBase> connection);
     void remove(ConnectionBase* key);
@@ -158,6 +163,7 @@ struct ServerCore {
     net::signal_set signals;
     net::steady_timer shutdown_timer;
     net::steady_timer accept_retry;
+    net::steady_timer sweep_timer;
     // Requests run here: the store blocks on fsync, and the I/O threads must never wait.
     net::thread_pool workers;
 };
@@ -555,6 +561,41 @@ void ServerCore::on_accept(error_code ec, tcp::socket socket) {
     do_accept();
 }
 
+void ServerCore::schedule_sweep(std::chrono::steady_clock::duration delay) {
+    sweep_timer.expires_after(delay);
+    sweep_timer.async_wait([this](error_code ec) {
+        if (ec || stopping) return;
+        // The guard keeps run() from returning while a sweep is under way.
+        net::post(workers, [this, guard = net::make_work_guard(ioc)] {
+            sweep_partial_uploads();
+            net::post(control, [this] {
+                if (!stopping) schedule_sweep(config.partial_sweep_interval);
+            });
+        });
+    });
+}
+
+std::size_t ServerCore::sweep_partial_uploads() {
+    const SweepReport report = api->sweep_partial_uploads(config.partial_upload_max_age);
+    for (const RemovedUpload& r : report.removed) {
+        log(json::object{{"level", "info"},
+                         {"event", "partial_upload_removed"},
+                         {"sha256", r.sha256},
+                         {"bytes", r.bytes},
+                         {"upload_length", r.declared_size},
+                         {"last_activity", format_utc_ms(r.last_activity_ms)},
+                         {"message", "removed an upload abandoned for longer than " +
+                                         std::to_string(config.partial_upload_max_age.count()) +
+                                         " s (uploads.partial_max_age_s)"}});
+    }
+    for (const Error& e : report.failures) {
+        log(json::object{{"level", "warning"},
+                         {"event", "partial_upload_sweep_failed"},
+                         {"message", e.message()}});
+    }
+    return report.removed.size();
+}
+
 void ServerCore::begin_stop() {
     if (stopping.exchange(true)) return;
     log_event("info", "stopping: no new connections; finishing requests in flight");
@@ -562,6 +603,7 @@ void ServerCore::begin_stop() {
     acceptor.close(ignored);
     signals.cancel(ignored);
     accept_retry.cancel();
+    sweep_timer.cancel();
     auto live = live_connections();
     if (live.empty()) return;
     for (auto& c : live) {
@@ -660,6 +702,8 @@ void Server::run() {
     net::dispatch(impl.control, [&impl] {
         if (impl.stopping) return;
         impl.do_accept();
+        // A server down longer than the age finds its abandoned uploads at once.
+        impl.schedule_sweep(std::chrono::steady_clock::duration::zero());
         if (impl.options.handle_signals) {
             impl.signals.async_wait([&impl](error_code ec, int signal) {
                 if (ec) return;
@@ -677,6 +721,8 @@ void Server::run() {
     for (auto& t : threads) t.join();
     impl.log_event("info", "stopped");
 }
+
+std::size_t Server::sweep_partial_uploads() { return impl_->sweep_partial_uploads(); }
 
 void Server::stop() {
     Impl& impl = *impl_;

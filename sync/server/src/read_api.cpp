@@ -160,7 +160,9 @@ HttpResponse Api::list_devices() {
             {"head_seq", d.head_seq},
             {"pending_entries", d.pending_entries},
             {"pending_bytes", d.pending_bytes},
-            {"withheld_entries", d.withheld_entries}});
+            {"withheld_entries", d.withheld_entries},
+            {"reference_version", optional_int(d.reference_version)},
+            {"reference_reported_ms", optional_int(d.reference_reported_ms)}});
     }
     return ok_json(json::object{{"devices", std::move(list)}});
 }

@@ -212,6 +212,17 @@ HttpResponse Api::get_reference(const Target& target, const std::string& device_
                                   "since: expected a version, an integer from 0, got " + value);
         }
     }
+    // What the device holds is what it asks from: supervisors see it in the device list. A
+    // version it applied is reported at its next ask, not at once. Read first, so that the
+    // ask a device repeats every minute takes no turn of the writer.
+    auto held = store_->device(device_id);
+    if (!held) return store_failure(held.error());
+    if (!*held || (*held)->reference_version != since) {
+        if (auto noted = store_->note_reference_version(device_id, since, clock_->wall_ms());
+            !noted) {
+            return store_failure(noted.error());
+        }
+    }
     auto current = current_reference();
     if (!current) return store_failure(current.error());
     if (!*current || (*current)->version <= since) {

@@ -283,6 +283,15 @@ Result<ServerConfig> parse_server_config(std::string_view toml_text, const std::
     }
     limits.finish();
 
+    TableReader uploads = root.child("uploads");
+    if (auto seconds = uploads.integer("partial_max_age_s", 60, std::int64_t{3650} * 24 * 3600)) {
+        config.partial_upload_max_age = std::chrono::seconds(*seconds);
+    }
+    if (auto seconds = uploads.integer("partial_sweep_interval_s", 1, 24 * 3600)) {
+        config.partial_sweep_interval = std::chrono::seconds(*seconds);
+    }
+    uploads.finish();
+
     root.finish();
     if (!diag.ok()) return diag.to_error();
     return config;

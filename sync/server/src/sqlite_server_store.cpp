@@ -131,6 +131,11 @@ CREATE TABLE reference_versions (
     sha256 TEXT NOT NULL
 );
 )sql"},
+    // The reference-data version each device reports holding, from its reference requests.
+    Migration{4, R"sql(
+ALTER TABLE devices ADD COLUMN reference_version INTEGER;
+ALTER TABLE devices ADD COLUMN reference_reported_ms INTEGER;
+)sql"},
 };
 
 template <std::size_t N>
@@ -355,6 +360,16 @@ public:
         std::unique_ptr<Database> db_;
     };
 
+    // Runs f on a read connection: f(Database&) returns a Result, and so does this.
+    template <class F>
+    auto with(F&& f) -> decltype(f(std::declval<Database&>())) {
+        auto db = acquire();
+        if (!db) {
+            return db.error();
+        }
+        return f(**db);
+    }
+
     Result<Lease> acquire() {
         {
             std::lock_guard lock(mutex_);
@@ -410,6 +425,62 @@ Status for_each_row(Statement& stmt, Row&& row) {
     return {};
 }
 
+// A row reader may return its value or, when it checks what it read, a Result of it.
+template <class T>
+Result<T> as_result(T value) {
+    return value;
+}
+template <class T>
+Result<T> as_result(Result<T> value) {
+    return value;
+}
+
+// Prepares sql on db, lets bind set its parameters, and hands each row to row.
+template <class Bind, class Row>
+Status query(Database& db, std::string_view sql, Bind&& bind, Row&& row) {
+    auto stmt = db.prepare(sql);
+    if (!stmt) {
+        return stmt.error();
+    }
+    bind(**stmt);
+    return for_each_row(**stmt, std::forward<Row>(row));
+}
+
+// Every row of the query, each made by read.
+template <class T, class Bind, class Read>
+Result<std::vector<T>> query_all(Database& db, std::string_view sql, Bind&& bind, Read&& read) {
+    std::vector<T> out;
+    auto done = query(db, sql, std::forward<Bind>(bind), [&](Statement& s) -> Status {
+        auto value = as_result<T>(read(s));
+        if (!value) {
+            return value.error();
+        }
+        out.push_back(std::move(*value));
+        return {};
+    });
+    if (!done) {
+        return done.error();
+    }
+    return out;
+}
+
+// The row of a query that names one (by its key), made by read; nothing when there is none.
+template <class T, class Bind, class Read>
+Result<std::optional<T>> query_one(Database& db, std::string_view sql, Bind&& bind, Read&& read) {
+    auto rows = query_all<T>(db, sql, std::forward<Bind>(bind), std::forward<Read>(read));
+    if (!rows) {
+        return rows.error();
+    }
+    if (rows->empty()) {
+        return std::optional<T>();
+    }
+    return std::optional<T>(std::move(rows->back()));
+}
+
+auto bind_none() {
+    return [](Statement&) {};
+}
+
 struct DeviceRow {
     std::optional<store::PublicKey> public_key;
     std::optional<std::int64_t> revoked_ms;
@@ -417,31 +488,23 @@ struct DeviceRow {
 };
 
 Result<std::optional<DeviceRow>> read_device_row(Database& db, const std::string& device_id) {
-    auto stmt =
-        db.prepare("SELECT public_key, revoked_ms, acked_seq FROM devices WHERE device_id = ?1");
-    if (!stmt) {
-        return stmt.error();
-    }
-    (*stmt)->bind(1, device_id);
-    std::optional<DeviceRow> out;
-    auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-        DeviceRow row;
-        if (!s.is_null(0)) {
-            store::PublicKey key{};
-            if (!copy_bytes(s.blob(0), key)) {
-                return Error(Errc::corrupt, "device " + device_id + " has a malformed public key");
+    return query_one<DeviceRow>(
+        db, "SELECT public_key, revoked_ms, acked_seq FROM devices WHERE device_id = ?1",
+        [&](Statement& s) { s.bind(1, device_id); },
+        [&](Statement& s) -> Result<DeviceRow> {
+            DeviceRow row;
+            if (!s.is_null(0)) {
+                store::PublicKey key{};
+                if (!copy_bytes(s.blob(0), key)) {
+                    return Error(Errc::corrupt,
+                                 "device " + device_id + " has a malformed public key");
+                }
+                row.public_key = key;
             }
-            row.public_key = key;
-        }
-        row.revoked_ms = s.opt_int64(1);
-        row.acked_seq = s.int64(2);
-        out = row;
-        return {};
-    });
-    if (!done) {
-        return done.error();
-    }
-    return out;
+            row.revoked_ms = s.opt_int64(1);
+            row.acked_seq = s.int64(2);
+            return row;
+        });
 }
 
 struct HeldEntry {
@@ -451,27 +514,18 @@ struct HeldEntry {
 
 Result<std::optional<HeldEntry>> stored_entry(Database& db, const std::string& device_id,
                                               std::int64_t seq) {
-    auto stmt = db.prepare(
-        "SELECT entry_hash, payload IS NULL FROM entries WHERE device_id = ?1 AND seq = ?2");
-    if (!stmt) {
-        return stmt.error();
-    }
-    (*stmt)->bind(1, device_id).bind(2, seq);
-    std::optional<HeldEntry> out;
-    auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-        HeldEntry held;
-        if (!copy_bytes(s.blob(0), held.entry_hash)) {
-            return Error(Errc::corrupt, "entry " + std::to_string(seq) + " of device " + device_id +
-                                            " has a malformed hash");
-        }
-        held.withheld = s.int64(1) == 1;
-        out = held;
-        return {};
-    });
-    if (!done) {
-        return done.error();
-    }
-    return out;
+    return query_one<HeldEntry>(
+        db, "SELECT entry_hash, payload IS NULL FROM entries WHERE device_id = ?1 AND seq = ?2",
+        [&](Statement& s) { s.bind(1, device_id).bind(2, seq); },
+        [&](Statement& s) -> Result<HeldEntry> {
+            HeldEntry held;
+            if (!copy_bytes(s.blob(0), held.entry_hash)) {
+                return Error(Errc::corrupt, "entry " + std::to_string(seq) + " of device " +
+                                                device_id + " has a malformed hash");
+            }
+            held.withheld = s.int64(1) == 1;
+            return held;
+        });
 }
 
 std::string seq_text(std::int64_t seq) { return "entry " + std::to_string(seq); }
@@ -594,22 +648,17 @@ Result<IngestResult> check_batch(Database& db, const Batch& batch, const DeviceR
 
 Result<std::optional<std::string>> inspection_site(Database& db, const std::string& device_id,
                                                    const std::string& inspection_id) {
-    auto stmt = db.prepare(
+    // A NULL site reads as nothing, the same as no inspection record.
+    auto site = query_one<std::optional<std::string>>(
+        db,
         "SELECT site_id FROM records WHERE device_id = ?1 AND kind = 'inspection' AND "
-        "record_id = ?2");
-    if (!stmt) {
-        return stmt.error();
+        "record_id = ?2",
+        [&](Statement& s) { s.bind(1, device_id).bind(2, inspection_id); },
+        [](Statement& s) { return s.opt_text(0); });
+    if (!site) {
+        return site.error();
     }
-    (*stmt)->bind(1, device_id).bind(2, inspection_id);
-    std::optional<std::string> out;
-    auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-        out = s.opt_text(0);
-        return {};
-    });
-    if (!done) {
-        return done.error();
-    }
-    return out;
+    return site->value_or(std::nullopt);
 }
 
 // The latest state of the entry's record, unless the records table already names a later entry
@@ -756,14 +805,47 @@ DeviceInfo read_device_info(Statement& s) {
     info.pending_entries = s.int64(7);
     info.pending_bytes = s.int64(8);
     info.withheld_entries = s.int64(9);
+    info.reference_version = s.opt_int64(10);
+    info.reference_reported_ms = s.opt_int64(11);
     return info;
+}
+
+constexpr std::string_view blob_columns =
+    "SELECT sha256, size, upload_offset, complete, path, updated_ms FROM blobs ";
+
+BlobState read_blob_state(Statement& s) {
+    BlobState b;
+    b.sha256 = s.text(0);
+    b.size = s.int64(1);
+    b.offset = s.int64(2);
+    b.complete = s.int64(3) == 1;
+    b.path = s.text(4);
+    b.updated_ms = s.int64(5);
+    return b;
+}
+
+// Without content: the publisher compares hashes and need not read the newest version whole.
+constexpr std::string_view newest_reference_sql =
+    "SELECT version, published_ms, sha256 FROM reference_versions ORDER BY version DESC LIMIT 1";
+constexpr std::string_view newest_reference_with_content_sql =
+    "SELECT version, published_ms, sha256, content FROM reference_versions ORDER BY version "
+    "DESC LIMIT 1";
+
+ReferenceVersion read_reference_version(Statement& s) {
+    return ReferenceVersion{s.int64(0), s.int64(1), {}, s.text(2)};
+}
+
+ReferenceVersion read_reference_with_content(Statement& s) {
+    ReferenceVersion v = read_reference_version(s);
+    v.content = s.text(3);
+    return v;
 }
 
 constexpr std::string_view device_info_columns =
     "SELECT d.device_id, d.public_key, d.enrolled_ms, d.revoked_ms, d.last_sync_ms, d.acked_seq, "
     "(SELECT MAX(h.seq) FROM heads h WHERE h.device_id = d.device_id), d.pending_entries, "
     "d.pending_bytes, (SELECT COUNT(*) FROM entries w WHERE w.device_id = d.device_id AND "
-    "w.payload IS NULL) FROM devices d ";
+    "w.payload IS NULL), d.reference_version, d.reference_reported_ms FROM devices d ";
 
 class SqliteServerStore final : public ServerStore {
 public:
@@ -827,74 +909,30 @@ public:
 
     Result<std::optional<DeviceCredential>> device_credential(
         const std::string& device_id) override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
-        auto stmt =
-            (**db).prepare("SELECT token_sha256, revoked_ms FROM devices WHERE device_id = ?1");
-        if (!stmt) {
-            return stmt.error();
-        }
-        (*stmt)->bind(1, device_id);
-        std::optional<DeviceCredential> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-            DeviceCredential c;
-            c.device_id = device_id;
-            if (!copy_bytes(s.blob(0), c.token_sha256)) {
-                return Error(Errc::corrupt, "device " + device_id + " has a malformed token hash");
-            }
-            c.revoked_ms = s.opt_int64(1);
-            out = c;
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+        return read_one<DeviceCredential>(
+            "SELECT token_sha256, revoked_ms FROM devices WHERE device_id = ?1",
+            [&](Statement& s) { s.bind(1, device_id); },
+            [&](Statement& s) -> Result<DeviceCredential> {
+                DeviceCredential c;
+                c.device_id = device_id;
+                if (!copy_bytes(s.blob(0), c.token_sha256)) {
+                    return Error(Errc::corrupt,
+                                 "device " + device_id + " has a malformed token hash");
+                }
+                c.revoked_ms = s.opt_int64(1);
+                return c;
+            });
     }
 
     Result<std::optional<DeviceInfo>> device(const std::string& device_id) override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
         static const std::string sql = std::string(device_info_columns) + "WHERE d.device_id = ?1";
-        auto stmt = (**db).prepare(sql);
-        if (!stmt) {
-            return stmt.error();
-        }
-        (*stmt)->bind(1, device_id);
-        std::optional<DeviceInfo> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-            out = read_device_info(s);
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+        return read_one<DeviceInfo>(
+            sql, [&](Statement& s) { s.bind(1, device_id); }, read_device_info);
     }
 
     Result<std::vector<DeviceInfo>> devices() override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
         static const std::string sql = std::string(device_info_columns) + "ORDER BY d.device_id";
-        auto stmt = (**db).prepare(sql);
-        if (!stmt) {
-            return stmt.error();
-        }
-        std::vector<DeviceInfo> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-            out.push_back(read_device_info(s));
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+        return read_all<DeviceInfo>(sql, bind_none(), read_device_info);
     }
 
     Result<IngestResult> ingest(const Batch& batch) override {
@@ -936,10 +974,6 @@ public:
     }
 
     Result<std::vector<StoredRecord>> records(const RecordQuery& q) override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
         // One statement per order; absent filters are bound as NULL rather than assembled in.
         static constexpr std::string_view select =
             "SELECT r.device_id, r.seq, r.kind, r.record_id, r.site_id, r.time_ms, "
@@ -952,20 +986,16 @@ public:
             std::string(select) + "ORDER BY r.device_id, r.seq LIMIT ?7";
         static const std::string descending =
             std::string(select) + "ORDER BY r.seq DESC, r.device_id LIMIT ?7";
-        auto stmt = (**db).prepare(q.newest_first ? descending : ascending);
-        if (!stmt) {
-            return stmt.error();
-        }
-        (*stmt)
-            ->bind(1, q.device_id)
-            .bind(2, q.kind)
-            .bind(3, q.site_id)
-            .bind(4, q.from_ms)
-            .bind(5, q.to_ms)
-            .bind(6, q.after_seq)
-            .bind(7, q.limit > 0 ? q.limit : std::int64_t{-1});
-        std::vector<StoredRecord> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+        auto bind = [&](Statement& s) {
+            s.bind(1, q.device_id)
+                .bind(2, q.kind)
+                .bind(3, q.site_id)
+                .bind(4, q.from_ms)
+                .bind(5, q.to_ms)
+                .bind(6, q.after_seq)
+                .bind(7, q.limit > 0 ? q.limit : std::int64_t{-1});
+        };
+        auto read = [](Statement& s) {
             StoredRecord r;
             r.device_id = s.text(0);
             r.seq = s.int64(1);
@@ -977,31 +1007,14 @@ public:
             r.gnss_time_ms = s.opt_int64(7);
             r.received_ms = s.int64(8);
             r.payload = s.text(9);
-            out.push_back(std::move(r));
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+            return r;
+        };
+        return read_all<StoredRecord>(q.newest_first ? descending : ascending, bind, read);
     }
 
     Result<std::vector<StoredEntry>> entries(const std::string& device_id, std::int64_t after_seq,
                                              std::int64_t limit) override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
-        auto stmt = (**db).prepare(
-            "SELECT seq, kind, record_id, action, payload_hash, prev_hash, entry_hash, "
-            "device_time_ms, gnss_time_ms, received_ms, payload, withheld_code, withheld_message "
-            "FROM entries WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
-        if (!stmt) {
-            return stmt.error();
-        }
-        (*stmt)->bind(1, device_id).bind(2, after_seq).bind(3, limit);
-        std::vector<StoredEntry> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+        auto read = [](Statement& s) {
             StoredEntry e;
             e.entry.seq = s.int64(0);
             e.entry.kind = s.text(1);
@@ -1018,60 +1031,35 @@ public:
             if (auto code = s.opt_text(11)) {
                 e.withheld = WithheldReason{std::move(*code), s.opt_text(12).value_or("")};
             }
-            out.push_back(std::move(e));
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+            return e;
+        };
+        return read_all<StoredEntry>(
+            "SELECT seq, kind, record_id, action, payload_hash, prev_hash, entry_hash, "
+            "device_time_ms, gnss_time_ms, received_ms, payload, withheld_code, "
+            "withheld_message FROM entries WHERE device_id = ?1 AND seq > ?2 ORDER BY seq "
+            "LIMIT ?3",
+            [&](Statement& s) { s.bind(1, device_id).bind(2, after_seq).bind(3, limit); }, read);
     }
 
     Result<std::vector<StoredHead>> heads(const std::string& device_id) override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
-        auto stmt = (**db).prepare(
-            "SELECT seq, entry_hash, signature, received_ms FROM heads WHERE device_id = ?1 "
-            "ORDER BY seq");
-        if (!stmt) {
-            return stmt.error();
-        }
-        (*stmt)->bind(1, device_id);
-        std::vector<StoredHead> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+        auto read = [](Statement& s) {
             StoredHead h;
             h.head.seq = s.int64(0);
             copy_bytes(s.blob(1), h.head.entry_hash);
             copy_bytes(s.blob(2), h.head.signature);
             h.received_ms = s.int64(3);
-            out.push_back(h);
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+            return h;
+        };
+        return read_all<StoredHead>(
+            "SELECT seq, entry_hash, signature, received_ms FROM heads WHERE device_id = ?1 "
+            "ORDER BY seq",
+            [&](Statement& s) { s.bind(1, device_id); }, read);
     }
 
     Result<std::vector<WithheldEntry>> withheld(const std::string& device_id,
                                                 std::int64_t after_seq,
                                                 std::int64_t limit) override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
-        auto stmt = (**db).prepare(
-            "SELECT seq, kind, record_id, action, device_time_ms, withheld_code, "
-            "withheld_message, received_ms FROM entries WHERE device_id = ?1 AND payload IS NULL "
-            "AND seq > ?2 ORDER BY seq LIMIT ?3");
-        if (!stmt) {
-            return stmt.error();
-        }
-        (*stmt)->bind(1, device_id).bind(2, after_seq).bind(3, limit);
-        std::vector<WithheldEntry> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
+        auto read = [](Statement& s) {
             WithheldEntry w;
             w.seq = s.int64(0);
             w.kind = s.text(1);
@@ -1081,42 +1069,26 @@ public:
             w.reason.code = s.opt_text(5).value_or("");
             w.reason.message = s.opt_text(6).value_or("");
             w.received_ms = s.int64(7);
-            out.push_back(std::move(w));
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+            return w;
+        };
+        return read_all<WithheldEntry>(
+            "SELECT seq, kind, record_id, action, device_time_ms, withheld_code, "
+            "withheld_message, received_ms FROM entries WHERE device_id = ?1 AND payload IS "
+            "NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
+            [&](Statement& s) { s.bind(1, device_id).bind(2, after_seq).bind(3, limit); }, read);
     }
 
     Result<std::optional<BlobState>> blob(const std::string& sha256) override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
-        auto stmt = (**db).prepare(
-            "SELECT size, upload_offset, complete, path, updated_ms FROM blobs WHERE sha256 = ?1");
-        if (!stmt) {
-            return stmt.error();
-        }
-        (*stmt)->bind(1, sha256);
-        std::optional<BlobState> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-            BlobState b;
-            b.sha256 = sha256;
-            b.size = s.int64(0);
-            b.offset = s.int64(1);
-            b.complete = s.int64(2) == 1;
-            b.path = s.text(3);
-            b.updated_ms = s.int64(4);
-            out = b;
-            return {};
-        });
-        if (!done) {
-            return done.error();
-        }
-        return out;
+        static const std::string sql = std::string(blob_columns) + "WHERE sha256 = ?1";
+        return read_one<BlobState>(
+            sql, [&](Statement& s) { s.bind(1, sha256); }, read_blob_state);
+    }
+
+    Result<std::vector<BlobState>> stale_partial_blobs(std::int64_t updated_before_ms) override {
+        static const std::string sql =
+            std::string(blob_columns) + "WHERE complete = 0 AND updated_ms < ?1 ORDER BY sha256";
+        return read_all<BlobState>(
+            sql, [&](Statement& s) { s.bind(1, updated_before_ms); }, read_blob_state);
     }
 
     Status put_blob(const BlobState& b) override {
@@ -1145,20 +1117,12 @@ public:
         PublishResult result;
         const std::string hash = to_hex(sha256(content));
         auto done = writer_.run([&](Database& db) -> Status {
-            auto newest = db.prepare(
-                "SELECT version, published_ms, sha256 FROM reference_versions ORDER BY version "
-                "DESC LIMIT 1");
+            auto newest = query_one<ReferenceVersion>(db, newest_reference_sql, bind_none(),
+                                                      read_reference_version);
             if (!newest) {
                 return newest.error();
             }
-            std::optional<ReferenceVersion> held;
-            auto read = for_each_row(**newest, [&](Statement& s) -> Status {
-                held = ReferenceVersion{s.int64(0), s.int64(1), {}, s.text(2)};
-                return {};
-            });
-            if (!read) {
-                return read;
-            }
+            const std::optional<ReferenceVersion>& held = *newest;
             if (held && held->sha256 == hash) {
                 result.published = *held;
                 result.unchanged = true;
@@ -1186,25 +1150,22 @@ public:
     }
 
     Result<std::optional<ReferenceVersion>> latest_reference() override {
-        auto db = readers_.acquire();
-        if (!db) {
-            return db.error();
-        }
-        auto stmt = (**db).prepare(
-            "SELECT version, published_ms, content, sha256 FROM reference_versions ORDER BY "
-            "version DESC LIMIT 1");
-        if (!stmt) {
-            return stmt.error();
-        }
-        std::optional<ReferenceVersion> out;
-        auto done = for_each_row(**stmt, [&](Statement& s) -> Status {
-            out = ReferenceVersion{s.int64(0), s.int64(1), s.text(2), s.text(3)};
-            return {};
+        return read_one<ReferenceVersion>(newest_reference_with_content_sql, bind_none(),
+                                          read_reference_with_content);
+    }
+
+    Status note_reference_version(const std::string& device_id, std::int64_t version,
+                                  std::int64_t now_ms) override {
+        return writer_.run([&](Database& db) -> Status {
+            auto stmt = db.prepare(
+                "UPDATE devices SET reference_version = ?2, reference_reported_ms = ?3 WHERE "
+                "device_id = ?1 AND reference_version IS NOT ?2");
+            if (!stmt) {
+                return stmt.error();
+            }
+            (*stmt)->bind(1, device_id).bind(2, version).bind(3, now_ms);
+            return (*stmt)->run();
         });
-        if (!done) {
-            return done.error();
-        }
-        return out;
     }
 
     Status delete_blob(const std::string& sha256) override {
@@ -1219,6 +1180,16 @@ public:
     }
 
 private:
+    // A query on a read connection, as query_all and query_one.
+    template <class T, class Bind, class Read>
+    Result<std::vector<T>> read_all(std::string_view sql, Bind&& bind, Read&& read) {
+        return readers_.with([&](Database& db) { return query_all<T>(db, sql, bind, read); });
+    }
+    template <class T, class Bind, class Read>
+    Result<std::optional<T>> read_one(std::string_view sql, Bind&& bind, Read&& read) {
+        return readers_.with([&](Database& db) { return query_one<T>(db, sql, bind, read); });
+    }
+
     ReaderPool readers_;
     Writer writer_;
 };

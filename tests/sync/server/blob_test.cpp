@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "server_harness.hpp"
 
 namespace fieldlog::server::testing {
@@ -12,14 +10,6 @@ namespace {
 
 namespace json = boost::json;
 using ::testing::HasSubstr;
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-    std::mt19937 gen(seed);
-    std::uniform_int_distribution<int> byte(0, 255);
-    std::string out(n, '\0');
-    for (char& c : out) c = static_cast<char>(byte(gen));
-    return out;
-}
 
 class BlobTest : public ::testing::Test {
 protected:

@@ -5,7 +5,10 @@
 
 #include <boost/json/serialize.hpp>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include "fieldlog/config/reference_set.hpp"
 #include "fieldlog/files.hpp"
@@ -247,6 +250,58 @@ TEST_F(ReferenceAdmin, PublishesADirectoryAndShowsTheCurrentVersion) {
     EXPECT_THAT(out, HasSubstr("to hh-2"));
     ASSERT_EQ(admin({"--json", "reference", "show"}, out, err), 0) << err;
     EXPECT_EQ(parse_object(out).at("version"), 1);
+}
+
+// The version each device holds reaches the server as the since= of its next ask.
+TEST_F(ReferenceAdmin, DeviceListShowsTheReferenceVersionEachDeviceHolds) {
+    auto device = [&](const std::string& id) {
+        std::string out, err;
+        EXPECT_EQ(admin({"--json", "device", "list"}, out, err), 0) << err;
+        const json::object listed = parse_object(out);
+        for (const auto& d : listed.at("devices").as_array()) {
+            if (d.at("device_id").as_string() == id) return d.as_object();
+        }
+        ADD_FAILURE() << id << " is not listed: " << out;
+        return json::object{};
+    };
+    ASSERT_EQ(publish(publish_body()).status, 201);
+    EXPECT_TRUE(device("hh-1").at("reference_version").is_null());
+    EXPECT_TRUE(device("hh-1").at("reference_reported_ms").is_null());
+
+    const std::int64_t t0 = server_.clock().now_ms;
+    ASSERT_EQ(fetch("hh-1", token1_, "?since=0").status, 200);
+    EXPECT_EQ(device("hh-1").at("reference_version"), 0);
+    EXPECT_EQ(device("hh-1").at("reference_reported_ms"), t0);
+
+    // Applied, then reported at the next ask; asking again keeps the first report's time.
+    server_.clock().now_ms = t0 + 5000;
+    ASSERT_EQ(fetch("hh-1", token1_, "?since=1").status, 204);
+    server_.clock().now_ms = t0 + 9000;
+    ASSERT_EQ(fetch("hh-1", token1_, "?since=1").status, 204);
+    EXPECT_EQ(device("hh-1").at("reference_version"), 1);
+    EXPECT_EQ(device("hh-1").at("reference_reported_ms"), t0 + 5000);
+
+    // Refused asks change nothing.
+    EXPECT_EQ(fetch("hh-1", token1_, "?since=x").status, 400);
+    EXPECT_EQ(fetch("hh-1", token2_, "?since=7").status, 401);
+    EXPECT_EQ(device("hh-1").at("reference_version"), 1);
+    EXPECT_TRUE(device("hh-2").at("reference_version").is_null());
+
+    std::string out, err;
+    ASSERT_EQ(admin({"device", "list"}, out, err), 0) << err;
+    EXPECT_THAT(out, HasSubstr("REFERENCE"));
+    std::istringstream lines(out);
+    std::map<std::string, std::vector<std::string>> rows;
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+        if (!w.empty()) rows[w[0]] = w;
+    }
+    // DEVICE ACKED HEAD PENDING (three words: "0 (0 B)") WITHHELD REFERENCE ...
+    ASSERT_GE(rows["hh-1"].size(), 9u) << out;
+    EXPECT_EQ(rows["hh-1"][7], "1") << out;
+    ASSERT_GE(rows["hh-2"].size(), 9u) << out;
+    EXPECT_EQ(rows["hh-2"][7], "-") << out;
 }
 
 TEST_F(ReferenceAdmin, BadFilesGiveTheServersLocatedErrorAndExitStatus) {

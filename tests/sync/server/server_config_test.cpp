@@ -40,6 +40,8 @@ TEST(ServerConfig, ShippedFileLoads) {
     EXPECT_EQ(config->max_header_bytes, 16384u);
     EXPECT_EQ(config->request_timeout, std::chrono::seconds(30));
     EXPECT_EQ(config->max_connections, 256u);
+    EXPECT_EQ(config->partial_upload_max_age, std::chrono::hours(7 * 24));
+    EXPECT_EQ(config->partial_sweep_interval, std::chrono::hours(1));
 }
 
 TEST(ServerConfig, MinimalFileTakesDefaultsAndResolvesRelativePaths) {
@@ -101,6 +103,30 @@ TEST(ServerConfig, TlsNeedsBothFiles) {
                                       "f", "/etc/fieldlog");
     ASSERT_TRUE(mutual) << mutual.error().message();
     EXPECT_EQ(mutual->tls->client_ca, "/etc/fieldlog/clients.pem");
+}
+
+TEST(ServerConfig, AbandonedUploadAgeDefaultsToAWeekAndIsChecked) {
+    auto defaults = parse_server_config(minimal, "fieldlog-server.toml", "/etc/fieldlog");
+    ASSERT_TRUE(defaults) << defaults.error().message();
+    EXPECT_EQ(defaults->partial_upload_max_age, std::chrono::hours(7 * 24));
+    EXPECT_EQ(defaults->partial_sweep_interval, std::chrono::hours(1));
+    auto set = parse_server_config(
+        minimal + "[uploads]\npartial_max_age_s = 86400\npartial_sweep_interval_s = 600\n", "f",
+        "/etc/fieldlog");
+    ASSERT_TRUE(set) << set.error().message();
+    EXPECT_EQ(set->partial_upload_max_age, std::chrono::hours(24));
+    EXPECT_EQ(set->partial_sweep_interval, std::chrono::minutes(10));
+    EXPECT_THAT(error_of(minimal + "[uploads]\npartial_max_age_s = 5\n"),
+                HasSubstr("fieldlog-server.toml:6:1: uploads.partial_max_age_s: expected an "
+                          "integer from 60 to 315360000, got 5"));
+    EXPECT_THAT(error_of(minimal + "[uploads]\npartial_max_age_s = \"7d\"\n"),
+                HasSubstr("uploads.partial_max_age_s: expected an integer from 60 to 315360000, "
+                          "got a string"));
+    EXPECT_THAT(error_of(minimal + "[uploads]\npartial_sweep_interval_s = 0\n"),
+                HasSubstr("fieldlog-server.toml:6:1: uploads.partial_sweep_interval_s: expected "
+                          "an integer from 1 to 86400, got 0"));
+    EXPECT_THAT(error_of(minimal + "[uploads]\nmax_age_s = 60\n"),
+                HasSubstr("uploads.max_age_s: unknown key"));
 }
 
 TEST(ServerConfig, SyntaxErrorIsLocated) {

@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -288,6 +289,14 @@ StoredCounts stored_counts(const std::filesystem::path& data_dir, const std::str
 void exec_on_database(const std::filesystem::path& data_dir, const std::string& sql) {
     auto db = store::Database::open(data_dir / "server.db").value();
     db.exec(sql).value();
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::string out(n, '\0');
+    for (char& c : out) c = static_cast<char>(byte(gen));
+    return out;
 }
 
 json::object parse_object(const std::string& text) {

@@ -153,6 +153,8 @@ StoredCounts stored_counts(const std::filesystem::path& data_dir, const std::str
 void exec_on_database(const std::filesystem::path& data_dir, const std::string& sql);
 
 boost::json::object parse_object(const std::string& text);
+// n bytes that seed always makes the same: photo content that never repeats across seeds.
+std::string random_bytes(std::size_t n, unsigned seed);
 // The "error.code" of an error reply, or "" when the body is not one.
 std::string error_code(const HttpReply& reply);
 std::string error_message(const HttpReply& reply);

@@ -2,6 +2,7 @@
 // structured access log, and a graceful stop that finishes the requests in flight.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,11 @@ public:
     // Serves on config.threads threads. Returns after stop() (or a signal) once every request
     // in flight has been answered, or once request_timeout has passed since the stop.
     void run();
+
+    // Removes the partial uploads abandoned for longer than config.partial_upload_max_age, as
+    // the timer does every config.partial_sweep_interval (and once at run()); logs each one and
+    // returns how many. Safe to call from any thread while the server runs.
+    std::size_t sweep_partial_uploads();
 
     // Stops accepting, closes idle connections and lets requests in flight finish. Safe to call
     // from any thread, more than once, and before run().

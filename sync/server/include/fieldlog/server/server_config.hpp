@@ -34,6 +34,12 @@ struct ServerConfig {
     std::chrono::seconds request_timeout{30};
     std::size_t max_connections = 256;
     std::int64_t max_blob_bytes = std::int64_t{256} * 1024 * 1024;
+    // A photo upload that no chunk has reached for this long is abandoned (a device that comes
+    // back asks HEAD, gets 404 and starts over): its partial file and state are removed by a
+    // sweep every partial_sweep_interval, so a device that never returns does not hold disk
+    // forever.
+    std::chrono::seconds partial_upload_max_age{std::chrono::hours(7 * 24)};
+    std::chrono::seconds partial_sweep_interval{std::chrono::hours(1)};
 };
 
 // Relative paths in the file are resolved against the file's own directory.

@@ -33,6 +33,10 @@ struct DeviceInfo {
     std::int64_t pending_entries = 0;
     std::int64_t pending_bytes = 0;
     std::int64_t withheld_entries = 0;  // entries held without their payload
+    // The reference-data version the device last said it holds (the since= of its reference
+    // request; 0: none applied yet) and when it first said so; nothing before its first ask.
+    std::optional<std::int64_t> reference_version;
+    std::optional<std::int64_t> reference_reported_ms;
 };
 
 // Why a device sends an entry without its payload: the reason this server (or another) gave
@@ -207,9 +211,17 @@ public:
                                                                   std::int64_t now_ms) = 0;
     // The newest version, or nothing before the first publication.
     [[nodiscard]] virtual Result<std::optional<ReferenceVersion>> latest_reference() = 0;
+    // Records that the device holds reference version `version`; a version already recorded
+    // keeps its first report time.
+    [[nodiscard]] virtual Status note_reference_version(const std::string& device_id,
+                                                        std::int64_t version,
+                                                        std::int64_t now_ms) = 0;
 
     [[nodiscard]] virtual Result<std::optional<BlobState>> blob(const std::string& sha256) = 0;
     [[nodiscard]] virtual Status put_blob(const BlobState& state) = 0;
+    // Uploads not complete whose state was last written before updated_before_ms.
+    [[nodiscard]] virtual Result<std::vector<BlobState>> stale_partial_blobs(
+        std::int64_t updated_before_ms) = 0;
     [[nodiscard]] virtual Status delete_blob(const std::string& sha256) = 0;
 };
 

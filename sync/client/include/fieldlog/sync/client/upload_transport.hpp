@@ -54,7 +54,8 @@ struct TransportOptions {
 // Errors a send reports, so the uploader can tell a missing link from a broken exchange:
 //   Errc::unavailable  the server could not be reached (name lookup or connect failed);
 //   Errc::io           the exchange broke or timed out after connecting;
-//   Errc::permission   TLS failed (certificate not trusted, wrong host name, bad client key);
+//   Errc::permission   TLS failed (certificate not trusted, wrong host name, bad client key,
+//                      client certificate missing or refused by the server);
 //   Errc::too_large    the reply was larger than max_response_bytes.
 class UploadTransport {
 public:
