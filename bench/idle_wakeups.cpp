@@ -3,9 +3,11 @@
 // (/proc/PID/task/TID/schedstat, third field) and its context switches over a quiet window,
 // after the start-up work has settled. Two configurations, each a fresh daemon:
 //   offline:   the shipped config (no sync, no drivers), as an inspector's device in the field;
-//   field kit: the shipped config plus [power] (a sysfs fixture, read every poll_interval_ms)
-//              and [sync] pointing at a closed 127.0.0.1 port, with 20 records waiting in the
-//              outbox, so the uploader sits in its backoff between probes.
+//   field kit: the shipped config plus [gpio] (button, dock line and two LEDs on the simulated
+//              backend), [power] (a sysfs fixture, read on power_supply uevents and every
+//              poll_interval_ms) and [sync] pointing at a closed 127.0.0.1 port, with 20
+//              records waiting in the outbox, so the uploader sits in its backoff between
+//              probes and the status LED shows records pending.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -127,6 +129,21 @@ void write_power_fixture(const fs::path& root) {
     std::ofstream(root / "BAT0" / "status") << "Discharging\n";
 }
 
+// The lines a field kit holds open (README, "Wiring a Raspberry Pi"), on the simulated backend.
+constexpr const char* gpio_table = R"(
+[gpio]
+backend = "simulated"
+[gpio.button]
+line = 17
+active_low = true
+[gpio.dock]
+line = 27
+[gpio.status_led]
+line = 22
+[gpio.battery_led]
+line = 23
+)";
+
 struct Result {
     std::string label;
     double seconds = 0;
@@ -203,8 +220,9 @@ int run(const Options& options) {
             dir / "device.token", {});
         write_power_fixture(dir / "power_supply");
         std::ofstream(config, std::ios::app)
-            << "\n[power]\nsysfs_root = \"" << (dir / "power_supply").string() << "\"\n";
-        results.push_back(measure("field kit ([sync] unreachable, [power], 20 records waiting)",
+            << "\n[power]\nsysfs_root = \"" << (dir / "power_supply").string() << "\"\n"
+            << gpio_table;
+        results.push_back(measure("field kit ([sync] unreachable, [gpio], [power], 20 waiting)",
                                   config, dir, options, true));
     }
 

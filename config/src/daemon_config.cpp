@@ -128,14 +128,14 @@ void check_keys(const toml::table* table, std::string_view path,
     }
 }
 
-constexpr std::array<std::string_view, 15> sync_keys{"enabled",           "url",
-                                                     "token_file",        "ca_file",
-                                                     "client_cert",       "client_key",
-                                                     "allow_plain_http",  "batch_max_entries",
-                                                     "batch_max_bytes",   "batch_max_age_ms",
-                                                     "chunk_bytes",       "retry_initial_ms",
-                                                     "retry_max_ms",      "probe_interval_ms",
-                                                     "request_timeout_ms"};
+constexpr std::array<std::string_view, 16> sync_keys{"enabled",          "url",
+                                                     "token_file",       "ca_file",
+                                                     "client_cert",      "client_key",
+                                                     "allow_plain_http", "batch_max_entries",
+                                                     "batch_max_bytes",  "batch_max_age_ms",
+                                                     "chunk_bytes",      "retry_initial_ms",
+                                                     "retry_max_ms",     "probe_interval_ms",
+                                                     "probe_max_ms",     "request_timeout_ms"};
 
 void read_sync(const toml::table& document, TableReader& root,
                const std::filesystem::path& base_dir, detail::Diagnostics& diag,
@@ -194,19 +194,29 @@ void read_sync(const toml::table& document, TableReader& root,
     if (auto ms = sync.integer("retry_initial_ms", 10, 3'600'000)) {
         config.retry_initial = std::chrono::milliseconds(*ms);
     }
-    if (auto ms = sync.integer("retry_max_ms", 10, 86'400'000)) {
-        if (std::chrono::milliseconds(*ms) < config.retry_initial) {
-            sync.error("retry_max_ms", "expected at least retry_initial_ms (" +
-                                           std::to_string(config.retry_initial.count()) +
-                                           "), got " + std::to_string(*ms));
-        } else {
-            config.retry_max = std::chrono::milliseconds(*ms);
+    // A backoff's cap below its start is refused against the cap's key.
+    auto cap = [&](std::string_view cap_key, std::int64_t min, std::string_view start_key,
+                   std::chrono::milliseconds start) -> std::optional<std::chrono::milliseconds> {
+        auto ms = sync.integer(cap_key, min, 86'400'000);
+        if (!ms) return std::nullopt;
+        if (std::chrono::milliseconds(*ms) < start) {
+            sync.error(cap_key, "expected at least " + std::string(start_key) + " (" +
+                                    std::to_string(start.count()) + "), got " +
+                                    std::to_string(*ms));
+            return std::nullopt;
         }
+        return std::chrono::milliseconds(*ms);
+    };
+    if (auto ms = cap("retry_max_ms", 10, "retry_initial_ms", config.retry_initial)) {
+        config.retry_max = *ms;
     } else if (config.retry_max < config.retry_initial) {
         config.retry_max = config.retry_initial;
     }
     if (auto ms = sync.integer("probe_interval_ms", 1000, 86'400'000)) {
         config.probe_interval = std::chrono::milliseconds(*ms);
+    }
+    if (auto ms = cap("probe_max_ms", 1000, "probe_interval_ms", config.probe_interval)) {
+        config.probe_max = *ms;
     }
     if (auto ms = sync.integer("request_timeout_ms", 1000, 3'600'000)) {
         config.request_timeout = std::chrono::milliseconds(*ms);

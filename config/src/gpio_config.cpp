@@ -5,6 +5,7 @@
 
 #include "fieldlog/gpio/button.hpp"
 #include "fieldlog/gpio/dock_detect.hpp"
+#include "fieldlog/gpio/led.hpp"
 #include "gpio_config_reader.hpp"
 
 namespace fieldlog::config {
@@ -30,8 +31,16 @@ constexpr std::int64_t max_line_offset = 65535;
 // own words.
 constexpr std::int64_t max_time_ms = 3'600'000;
 
-constexpr std::array<std::string_view, 6> gpio_keys{"backend", "chip",       "button",
-                                                    "dock",    "status_led", "battery_led"};
+constexpr std::array<std::string_view, 10> gpio_keys{"backend",
+                                                     "chip",
+                                                     "button",
+                                                     "dock",
+                                                     "status_led",
+                                                     "battery_led",
+                                                     "syncing_blink_ms",
+                                                     "error_blink_ms",
+                                                     "low_battery_flash_ms",
+                                                     "low_battery_period_ms"};
 constexpr std::array<std::string_view, 4> led_keys{"chip", "line", "active_low", "bias"};
 constexpr std::array<std::string_view, 6> button_keys{"chip", "line",        "active_low",
                                                       "bias", "debounce_ms", "long_press_ms"};
@@ -145,6 +154,50 @@ std::optional<GpioDockConfig> dock_of(const toml::table& table, TableReader& rea
     return GpioDockConfig{*line, timing.debounce};
 }
 
+// The LED timing keys, each with the driver's field it sets.
+struct LedTimingKey {
+    std::string_view key;
+    milliseconds gpio::LedTiming::*driver;
+    milliseconds GpioLedTimingConfig::*config;
+};
+constexpr std::array<LedTimingKey, 4> led_timing_keys{{
+    {"syncing_blink_ms", &gpio::LedTiming::slow_blink, &GpioLedTimingConfig::syncing_blink},
+    {"error_blink_ms", &gpio::LedTiming::fast_blink, &GpioLedTimingConfig::error_blink},
+    {"low_battery_flash_ms", &gpio::LedTiming::flash, &GpioLedTimingConfig::low_battery_flash},
+    {"low_battery_period_ms", &gpio::LedTiming::double_flash_period,
+     &GpioLedTimingConfig::low_battery_period},
+}};
+
+// Each time is checked on its own first, so an error names the key at fault; then the flash
+// against its period, blamed on the period when the file sets it and else on the flash.
+void read_led_timing(const toml::table& table, TableReader& reader, GpioLedTimingConfig& config) {
+    gpio::LedTiming timing;  // the driver's defaults for what the file leaves out
+    bool all_valid = true;
+    for (const LedTimingKey& k : led_timing_keys) {
+        auto ms = reader.integer(k.key, 0, max_time_ms);
+        if (!ms) continue;
+        // Alone: the shortest flash and the longest period, so only this time's range counts.
+        gpio::LedTiming alone;
+        alone.flash = milliseconds(2);
+        alone.double_flash_period = milliseconds(60'000);
+        alone.*k.driver = milliseconds(*ms);
+        if (auto valid = gpio::validate(alone); !valid) {
+            reader.error(k.key, valid.error().message());
+            all_valid = false;
+            continue;
+        }
+        timing.*k.driver = milliseconds(*ms);
+    }
+    if (!all_valid) return;
+    if (auto valid = gpio::validate(timing); !valid) {
+        reader.error(table.contains("low_battery_period_ms") ? "low_battery_period_ms"
+                                                             : "low_battery_flash_ms",
+                     valid.error().message());
+        return;
+    }
+    for (const LedTimingKey& k : led_timing_keys) config.*k.config = timing.*k.driver;
+}
+
 // A line held twice would fail at start with "line is busy"; said here, it names both tables.
 struct Claimed {
     std::string table;
@@ -184,6 +237,7 @@ void read_gpio(const toml::table& document, TableReader& root, GpioConfig& confi
         }
     }
     if (auto chip = chip_of(*table, gpio)) config.chip = *chip;
+    read_led_timing(*table, gpio, config.led_timing);
 
     std::vector<Claimed> claimed;
     auto sub_table = [&](std::string_view key,

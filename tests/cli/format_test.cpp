@@ -121,6 +121,7 @@ TEST(FormatHuman, MissingFieldsShowAsDashes) {
     std::string text = format_human("inspection.show", object("{}"));
     EXPECT_TRUE(contains(text, "inspection - (-)")) << text;
     EXPECT_TRUE(contains(text, "photos: none")) << text;
+    EXPECT_TRUE(contains(text, "marks: none")) << text;
     EXPECT_EQ(format_human("some.future_op", object(R"({"a": 1})")), "{\"a\":1}\n");
 }
 
@@ -178,6 +179,69 @@ TEST(FormatHuman, StatusShowsWhichReferenceDataIsInUse) {
     EXPECT_FALSE(contains(format_human("status", object("{}")), "reference"));
 }
 
+const char* gpio_status = R"json({"device_id": "dev-1", "gpio": {"enabled": true,
+    "backend": "libgpiod", "button": "released", "docked": true,
+    "leds": {"status": "slow_blink", "battery": "double_flash"}, "last_error": null,
+    "lines": {"button": {"line": "pinctrl-bcm2711:17 (active-low)", "debounce_ms": 30,
+                         "long_press_ms": 1500},
+              "dock": {"line": "pinctrl-bcm2711:27", "debounce_ms": 250},
+              "status_led": {"line": "pinctrl-bcm2711:22"},
+              "battery_led": {"line": "pinctrl-bcm2711:23"}},
+    "led_timing": {"syncing_blink_ms": 1000, "error_blink_ms": 200, "low_battery_flash_ms": 120,
+                   "low_battery_period_ms": 2000}},
+    "power": {"enabled": true, "charge": "discharging", "external_power": false,
+              "low_battery": true, "battery_percent": 12}})json";
+
+TEST(FormatHuman, StatusShowsGpioStateAndLines) {
+    std::string text = format_human("status", object(gpio_status));
+    EXPECT_TRUE(contains(text,
+                         "gpio             libgpiod: button released, docked, status LED slow "
+                         "blink, battery LED double flash\n"))
+        << text;
+    EXPECT_TRUE(contains(text,
+                         "gpio lines       button pinctrl-bcm2711:17 (active-low), debounce 30 "
+                         "ms, long press 1500 ms; dock pinctrl-bcm2711:27, debounce 250 ms; "
+                         "status LED pinctrl-bcm2711:22; battery LED pinctrl-bcm2711:23; LED "
+                         "blinks: syncing 1000 ms, error 200 ms, low battery 120 ms flashes every "
+                         "2000 ms\n"))
+        << text;
+    EXPECT_FALSE(contains(text, "gpio error")) << text;
+}
+
+TEST(FormatHuman, StatusShowsGpioErrorAndAbsentGpio) {
+    std::string failed = format_human("status", object(R"({"gpio": {"enabled": true,
+        "backend": "simulated", "button": null, "docked": false, "leds": {"status": "on",
+        "battery": null}, "last_error": "[gpio.status_led] write failed\u001b[2J"}})"));
+    EXPECT_TRUE(contains(failed, "gpio             simulated: not docked, status LED on\n"))
+        << failed;
+    EXPECT_TRUE(contains(failed, "gpio error       [gpio.status_led] write failed [2J\n"))
+        << failed;
+    EXPECT_TRUE(contains(format_human("status", object(R"({"gpio": {"enabled": false}})")),
+                         "gpio             not configured\n"));
+    // A daemon from before GPIO: no row rather than a row of dashes.
+    EXPECT_FALSE(contains(format_human("status", object("{}")), "gpio"));
+}
+
+TEST(FormatHuman, StatusShowsBatteryLevelChargingAndLow) {
+    std::string text = format_human("status", object(gpio_status));
+    EXPECT_TRUE(contains(text, "battery          12%, discharging, LOW\n")) << text;
+    std::string charging = format_human("status", object(R"({"power": {"enabled": true,
+        "charge": "charging", "external_power": true, "low_battery": false,
+        "battery_percent": 80}})"));
+    EXPECT_TRUE(contains(charging, "battery          80%, charging, on external power\n"))
+        << charging;
+    std::string bench = format_human("status", object(R"({"power": {"enabled": true,
+        "charge": "unknown", "external_power": true, "low_battery": false,
+        "battery_percent": null}})"));
+    EXPECT_TRUE(contains(bench, "battery          no battery, on external power\n")) << bench;
+    std::string broken = format_human("status", object(R"({"power": {"enabled": true,
+        "error": "power supply directory /sys/class/power_supply does not exist"}})"));
+    EXPECT_TRUE(contains(broken, "battery          unreadable\n")) << broken;
+    EXPECT_TRUE(contains(broken, "power error      power supply directory")) << broken;
+    EXPECT_FALSE(
+        contains(format_human("status", object(R"({"power": {"enabled": false}})")), "battery"));
+}
+
 TEST(FormatHuman, ComplaintListShowsCasesAssignedByTheOffice) {
     std::string text = format_human("complaint.list", object(R"({"complaints": [],
         "assigned": [{"case_number": "2026-0117", "batch_number": 9, "summary": "Foam",
@@ -189,6 +253,14 @@ TEST(FormatHuman, ComplaintListShowsCasesAssignedByTheOffice) {
     EXPECT_TRUE(contains(text, "Riverside plant")) << text;
     std::string none = format_human("complaint.list", object(R"({"complaints": []})"));
     EXPECT_FALSE(contains(none, "assigned")) << none;
+}
+
+TEST(FormatHuman, ExportSummaryCountsMarks) {
+    std::string text = format_human("export", object(R"({"device_id": "dev-1", "from_ms": 0,
+        "to_ms": 0, "inspections": [{"measurements": [{}], "photos": [],
+        "marks": [{}, {}]}], "complaints": [], "document_batches": [], "rectifications": []})"));
+    EXPECT_TRUE(contains(text, "1 inspections, 1 measurements, 0 photos, 2 marks, 0 complaints"))
+        << text;
 }
 
 TEST(FormatHuman, SyncReplies) {
@@ -256,7 +328,10 @@ TEST(Csv, ExportHasOneSectionPerRecordKind) {
         "started_ms": 1795566600000, "closed_ms": null, "notes": "said \"fine\"\nthen left",
         "measurements": [{"id": "M-1", "parameter": "COD", "value": 0.1, "unit": "mg/L",
                           "exceedance_ratio": null}],
-        "photos": []}],
+        "photos": [],
+        "marks": [{"id": "K-1", "inspection_id": "I-1", "label": "gate, north", "source": "button",
+                   "device_time_ms": 1795566600000, "gnss_time_ms": null, "lat": 30.5,
+                   "lon": 114.25}]}],
         "complaints": [{"case_number": "C-1", "batch_number": 3, "forward_late": true}],
         "document_batches": [], "rectifications": []})"));
 
@@ -270,16 +345,22 @@ TEST(Csv, ExportHasOneSectionPerRecordKind) {
     EXPECT_TRUE(contains(csv, "\r\n\r\nrecord,id,inspection_id,parameter,value,unit,")) << csv;
     EXPECT_TRUE(contains(csv, "\r\nmeasurement,M-1,,COD,0.1,mg/L,")) << csv;
     EXPECT_TRUE(contains(csv, "\r\n\r\nrecord,id,inspection_id,sha256,size,")) << csv;
+    EXPECT_TRUE(contains(csv,
+                         "\r\n\r\nrecord,id,inspection_id,label,source,device_time_utc,"
+                         "gnss_time_utc,lat,lon\r\n"
+                         "mark,K-1,I-1,\"gate, north\",button,2026-11-25T00:30:00.000Z,,30.5,"
+                         "114.25\r\n"))
+        << csv;
     EXPECT_TRUE(contains(csv, "\r\ncomplaint,C-1,3,,,,true,")) << csv;
     EXPECT_NE(section_start("record,batch_number,items,documents,"), std::string::npos);
     EXPECT_NE(section_start("record,id,problem,inspection_id,"), std::string::npos);
-    // Six sections, five blank lines between them.
+    // Seven sections, six blank lines between them.
     std::size_t blank_lines = 0;
     for (auto at = csv.find("\r\n\r\n"); at != std::string::npos;
          at = csv.find("\r\n\r\n", at + 2)) {
         ++blank_lines;
     }
-    EXPECT_EQ(blank_lines, 5u);
+    EXPECT_EQ(blank_lines, 6u);
 }
 
 }  // namespace

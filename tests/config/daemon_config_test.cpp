@@ -190,7 +190,8 @@ TEST(DaemonConfig, SyncIsOffWithoutUrlAndHasDefaults) {
     EXPECT_EQ(sync.chunk_bytes, 1024u * 1024);
     EXPECT_EQ(sync.retry_initial, std::chrono::milliseconds(1000));
     EXPECT_EQ(sync.retry_max, std::chrono::milliseconds(300'000));
-    EXPECT_EQ(sync.probe_interval, std::chrono::milliseconds(60'000));
+    EXPECT_EQ(sync.probe_interval, std::chrono::milliseconds(120'000));
+    EXPECT_FALSE(sync.probe_max);  // as retry_max
     EXPECT_EQ(sync.request_timeout, std::chrono::milliseconds(30'000));
     EXPECT_FALSE(sync.allow_plain_http);
 }
@@ -199,6 +200,8 @@ TEST(DaemonConfig, ShippedConfigLeavesSyncOffUntilAUrlIsSet) {
     auto config = load_daemon_config(testing::source_dir() / "config/fieldlogd.toml");
     ASSERT_TRUE(config) << config.error().message();
     EXPECT_FALSE(config->sync.enabled);
+    // Out of reach, a device probes the office at most every 30 minutes.
+    EXPECT_EQ(config->sync.probe_max, std::chrono::milliseconds(1'800'000));
 }
 
 TEST(DaemonConfig, ReadsEverySyncKey) {
@@ -214,6 +217,7 @@ chunk_bytes = 4096
 retry_initial_ms = 50
 retry_max_ms = 5000
 probe_interval_ms = 15000
+probe_max_ms = 3600000
 request_timeout_ms = 2000
 )");
     ASSERT_TRUE(config) << config.error().message();
@@ -231,6 +235,7 @@ request_timeout_ms = 2000
     EXPECT_EQ(sync.retry_initial, std::chrono::milliseconds(50));
     EXPECT_EQ(sync.retry_max, std::chrono::milliseconds(5000));
     EXPECT_EQ(sync.probe_interval, std::chrono::milliseconds(15000));
+    EXPECT_EQ(sync.probe_max, std::chrono::milliseconds(3'600'000));
     EXPECT_EQ(sync.request_timeout, std::chrono::milliseconds(2000));
 }
 
@@ -288,6 +293,12 @@ TEST(DaemonConfig, ReportsSyncTypeAndRangeErrorsWithLocation) {
     EXPECT_EQ(sync_error("retry_initial_ms = 2000\nretry_max_ms = 1000\n"),
               "fieldlogd.toml:15:1: sync.retry_max_ms: expected at least retry_initial_ms (2000), "
               "got 1000");
+    EXPECT_EQ(sync_error("probe_interval_ms = 120000\nprobe_max_ms = 60000\n"),
+              "fieldlogd.toml:15:1: sync.probe_max_ms: expected at least probe_interval_ms "
+              "(120000), got 60000");
+    EXPECT_EQ(sync_error("probe_max_ms = 999\n"),
+              "fieldlogd.toml:14:1: sync.probe_max_ms: expected an integer from 1000 to 86400000, "
+              "got 999");
 }
 
 TEST(DaemonConfig, RejectsUnknownSyncKeyAndHalfAClientCertificate) {
@@ -395,7 +406,7 @@ TEST(DaemonConfig, ReadsPowerTable) {
     auto defaults = with_table("power", "");
     ASSERT_TRUE(defaults) << defaults.error().message();
     EXPECT_EQ(defaults->power.sysfs_root, "/sys/class/power_supply");
-    EXPECT_EQ(defaults->power.poll_interval, std::chrono::milliseconds(30'000));
+    EXPECT_EQ(defaults->power.poll_interval, std::chrono::milliseconds(300'000));
     EXPECT_THAT(table_error("power", "low_battery_percent = 101\n"),
                 HasSubstr("fieldlogd.toml:14:1: power.low_battery_percent: expected an integer "
                           "from 0 to 100, got 101"));

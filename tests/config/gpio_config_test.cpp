@@ -157,6 +157,53 @@ TEST(GpioConfig, ChecksTimesWithTheDriversRules) {
               "10000 ms, not 0 ms");
 }
 
+TEST(GpioConfig, ReadsLedTimings) {
+    auto config = with_gpio(
+        "[gpio]\nsyncing_blink_ms = 1600\nerror_blink_ms = 300\nlow_battery_flash_ms = 150\n"
+        "low_battery_period_ms = 4000\n[gpio.status_led]\nline = 22\n");
+    ASSERT_TRUE(config) << config.error().message();
+    const GpioLedTimingConfig& timing = config->gpio.led_timing;
+    EXPECT_EQ(timing.syncing_blink, milliseconds(1600));
+    EXPECT_EQ(timing.error_blink, milliseconds(300));
+    EXPECT_EQ(timing.low_battery_flash, milliseconds(150));
+    EXPECT_EQ(timing.low_battery_period, milliseconds(4000));
+    auto defaults = with_gpio("[gpio]\n[gpio.status_led]\nline = 22\n");
+    ASSERT_TRUE(defaults) << defaults.error().message();
+    EXPECT_EQ(defaults->gpio.led_timing, GpioLedTimingConfig{});
+    EXPECT_EQ(defaults->gpio.led_timing.syncing_blink, milliseconds(1000));
+    EXPECT_EQ(defaults->gpio.led_timing.error_blink, milliseconds(200));
+    EXPECT_FALSE(defaults->gpio == config->gpio);
+}
+
+TEST(GpioConfig, ChecksLedTimingsWithTheDriversRules) {
+    EXPECT_EQ(gpio_error("[gpio]\nsyncing_blink_ms = 1\n[gpio.status_led]\nline = 22\n"),
+              "fieldlogd.toml:12:1: gpio.syncing_blink_ms: LED slow blink time must be from 2 ms "
+              "to 60000 ms, not 1 ms");
+    EXPECT_EQ(
+        gpio_error("[gpio]\nchip = 0\nerror_blink_ms = 4000000\n[gpio.status_led]\nline = 1\n"),
+        "fieldlogd.toml:13:1: gpio.error_blink_ms: expected an integer from 0 to 3600000, "
+        "got 4000000");
+    EXPECT_EQ(gpio_error("[gpio]\nerror_blink_ms = 61000\n[gpio.status_led]\nline = 22\n"),
+              "fieldlogd.toml:12:1: gpio.error_blink_ms: LED fast blink time must be from 2 ms to "
+              "60000 ms, not 61000 ms");
+    EXPECT_EQ(gpio_error("[gpio]\nerror_blink_ms = \"fast\"\n[gpio.status_led]\nline = 22\n"),
+              "fieldlogd.toml:12:1: gpio.error_blink_ms: expected an integer from 0 to 3600000, "
+              "got a string");
+    // A double flash must fit its period: blamed on the period when the file sets it...
+    EXPECT_EQ(gpio_error("[gpio]\nlow_battery_flash_ms = 500\nlow_battery_period_ms = 1200\n"
+                         "[gpio.status_led]\nline = 22\n"),
+              "fieldlogd.toml:13:1: gpio.low_battery_period_ms: LED double flash period must "
+              "exceed three flash times (1500 ms), not 1200 ms");
+    // ...and on the flash when the period is the default.
+    EXPECT_EQ(gpio_error("[gpio]\nlow_battery_flash_ms = 700\n[gpio.status_led]\nline = 22\n"),
+              "fieldlogd.toml:12:1: gpio.low_battery_flash_ms: LED double flash period must "
+              "exceed three flash times (2100 ms), not 2000 ms");
+    // A long flash with a long enough period is fine.
+    EXPECT_TRUE(
+        with_gpio("[gpio]\nlow_battery_flash_ms = 700\nlow_battery_period_ms = 5000\n"
+                  "[gpio.status_led]\nline = 22\n"));
+}
+
 TEST(GpioConfig, RejectsUnknownKeysAndTables) {
     EXPECT_THAT(gpio_error("[gpio]\nbackend = \"simulated\"\nchips = 1\n[gpio.dock]\nline = 2\n"),
                 HasSubstr("fieldlogd.toml:13:1: gpio.chips: unknown key; expected one of: "

@@ -12,6 +12,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -470,5 +471,86 @@ std::string error_message(const json::value& reply) {
     return message != nullptr && message->is_string() ? std::string(message->get_string())
                                                       : std::string();
 }
+
+namespace field_kit {
+
+KitDaemon::KitDaemon(std::string extra_toml) : config_(default_daemon_config(dir_.path())) {
+    config_.extra_toml = std::move(extra_toml);
+}
+
+::testing::AssertionResult KitDaemon::start() {
+    daemon_.emplace(dir_.path(), config_);
+    return daemon_->start();
+}
+
+bool logged(const DaemonProcess& daemon, std::string_view event, std::string_view text) {
+    auto logs = daemon.ok("logs", {{"limit", 100}});
+    if (logs.empty()) return false;
+    for (const auto& entry : logs.at("entries").as_array()) {
+        if (entry.at("event").as_string() == event &&
+            std::string_view(entry.at("message").as_string()).find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+json::object start_inspection(const DaemonProcess& daemon) {
+    return daemon.ok("inspection.start", {{"site_id", "wwtp-east"},
+                                          {"kind", "wastewater_discharge"},
+                                          {"inspectors", json::array{"Li Wei"}}});
+}
+
+json::object status_of(const DaemonProcess& daemon, std::string_view name) {
+    auto status = daemon.ok("status");
+    if (status.empty()) return {};
+    const json::value* part = status.if_contains(name);
+    if (part == nullptr || !part->is_object()) {
+        ADD_FAILURE() << "status has no object " << name << ": " << json::serialize(status);
+        return {};
+    }
+    return part->get_object();
+}
+
+void write_attribute(const std::filesystem::path& file, const std::string& value) {
+    std::filesystem::create_directories(file.parent_path());
+    auto temp = file.parent_path() / ("." + file.filename().string());
+    std::ofstream(temp) << value << "\n";
+    std::filesystem::rename(temp, file);
+}
+
+std::string nmea(std::string_view body) {
+    unsigned sum = 0;
+    for (char c : body) sum ^= static_cast<unsigned char>(c);
+    char tail[8];
+    std::snprintf(tail, sizeof tail, "*%02X\r\n", sum);
+    return "$" + std::string(body) + tail;
+}
+
+std::string fix_sentences() {
+    return nmea("GNRMC,083559.00,A,3035.12340,N,11418.56780,E,0.0,,251126,,,A,V") +
+           nmea("GNGGA,083559.00,3035.12340,N,11418.56780,E,1,12,0.78,23.4,M,-10.2,M,,");
+}
+
+std::int64_t fix_time_ms() {
+    using namespace std::chrono;
+    auto at = sys_days{year{2026} / November / 25} + hours{8} + minutes{35} + seconds{59};
+    return duration_cast<milliseconds>(at.time_since_epoch()).count();
+}
+
+void expect_position(const json::object& record) {
+    ASSERT_TRUE(record.at("gnss_time_ms").is_int64()) << record;
+    EXPECT_EQ(record.at("gnss_time_ms").as_int64(), fix_time_ms()) << record;
+    EXPECT_NEAR(record.at("lat").to_number<double>(), fix_lat, 1e-6) << record;
+    EXPECT_NEAR(record.at("lon").to_number<double>(), fix_lon, 1e-6) << record;
+}
+
+void expect_no_position(const json::object& record) {
+    EXPECT_TRUE(record.at("gnss_time_ms").is_null()) << record;
+    EXPECT_TRUE(record.at("lat").is_null()) << record;
+    EXPECT_TRUE(record.at("lon").is_null()) << record;
+}
+
+}  // namespace field_kit
 
 }  // namespace fieldlog::testing

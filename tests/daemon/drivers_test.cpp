@@ -24,42 +24,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
-// One NMEA sentence with its checksum: the XOR of every character between '$' and '*'.
-std::string nmea(std::string_view body) {
-    unsigned sum = 0;
-    for (char c : body) sum ^= static_cast<unsigned char>(c);
-    char tail[8];
-    std::snprintf(tail, sizeof tail, "*%02X\r\n", sum);
-    return "$" + std::string(body) + tail;
-}
-
-// RMC for the date, then GGA for the position: 30.585390 N, 114.309463 E, 12 satellites.
-std::string fix_sentences() {
-    return nmea("GNRMC,083559.00,A,3035.12340,N,11418.56780,E,0.0,,251126,,,A,V") +
-           nmea("GNGGA,083559.00,3035.12340,N,11418.56780,E,1,12,0.78,23.4,M,-10.2,M,,");
-}
-
-constexpr double fix_lat = 30.0 + 35.1234 / 60.0;
-constexpr double fix_lon = 114.0 + 18.5678 / 60.0;
-
-std::int64_t fix_time_ms() {
-    using namespace std::chrono;
-    auto at = sys_days{year{2026} / November / 25} + hours{8} + minutes{35} + seconds{59};
-    return duration_cast<milliseconds>(at.time_since_epoch()).count();
-}
-
-// Polls condition every 20 ms until it holds or timeout passes.
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 20s) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return condition();
-}
+using namespace field_kit;
 
 std::string fix_state(const DaemonProcess& daemon) {
     auto status = daemon.ok("status");
@@ -69,31 +34,12 @@ std::string fix_state(const DaemonProcess& daemon) {
     return std::string(gnss.at("fix_state").as_string());
 }
 
-json::object start_inspection(const DaemonProcess& daemon) {
-    return daemon.ok("inspection.start", {{"site_id", "wwtp-east"},
-                                          {"kind", "wastewater_discharge"},
-                                          {"inspectors", json::array{"Li Wei"}}});
-}
-
 json::object add_measurement(const DaemonProcess& daemon) {
     auto added = daemon.ok(
         "measurement.add",
         {{"parameter", "COD"}, {"value", 42}, {"unit", "mg/L"}, {"sampling_point", "outfall"}});
     if (added.empty()) return {};
     return added.at("measurement").as_object();
-}
-
-void expect_position(const json::object& record) {
-    ASSERT_TRUE(record.at("gnss_time_ms").is_int64()) << record;
-    EXPECT_EQ(record.at("gnss_time_ms").as_int64(), fix_time_ms()) << record;
-    EXPECT_NEAR(record.at("lat").to_number<double>(), fix_lat, 1e-6) << record;
-    EXPECT_NEAR(record.at("lon").to_number<double>(), fix_lon, 1e-6) << record;
-}
-
-void expect_no_position(const json::object& record) {
-    EXPECT_TRUE(record.at("gnss_time_ms").is_null()) << record;
-    EXPECT_TRUE(record.at("lat").is_null()) << record;
-    EXPECT_TRUE(record.at("lon").is_null()) << record;
 }
 
 // A pty standing in for a serial receiver: the daemon opens the slave path, the test writes
@@ -133,23 +79,21 @@ private:
 };
 
 TEST(DaemonDrivers, StatusSaysGnssIsOffWithoutATable) {
-    TempDir dir;
-    DaemonProcess daemon(dir.path(), default_daemon_config(dir.path()));
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit;
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     EXPECT_EQ(fix_state(daemon), "disabled");
     ASSERT_FALSE(start_inspection(daemon).empty());
     expect_no_position(add_measurement(daemon));
 }
 
 TEST(DaemonDrivers, ReplayedFixGoesOnInspectionAndMeasurement) {
-    TempDir dir;
-    std::ofstream(dir / "walk.nmea", std::ios::binary) << fix_sentences();
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml =
+    KitDaemon kit(
         "[gnss]\nreplay_file = \"walk.nmea\"\nreplay_interval_ms = 20\n"
-        "replay_loop = true\nmax_fix_age_ms = 600000\n";
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+        "replay_loop = true\nmax_fix_age_ms = 600000\n");
+    std::ofstream(kit.dir() / "walk.nmea", std::ios::binary) << fix_sentences();
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     ASSERT_TRUE(eventually([&] { return fix_state(daemon) == "fix"; })) << daemon.output();
 
     auto status = daemon.ok("status");
@@ -167,11 +111,9 @@ TEST(DaemonDrivers, ReplayedFixGoesOnInspectionAndMeasurement) {
 TEST(DaemonDrivers, SerialReceiverOnAPtyGivesTheFix) {
     Pty pty;
     ASSERT_TRUE(pty.ok()) << "no pty on this machine";
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml = "[gnss]\ndevice = \"" + pty.slave_path() + "\"\nbaud_rate = 9600\n";
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit("[gnss]\ndevice = \"" + pty.slave_path() + "\"\nbaud_rate = 9600\n");
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     // A receiver reports about once a second; here every 50 ms until the daemon has a fix.
     ASSERT_TRUE(eventually([&] {
         pty.write(fix_sentences());
@@ -185,11 +127,9 @@ TEST(DaemonDrivers, SerialReceiverOnAPtyGivesTheFix) {
 TEST(DaemonDrivers, SilentReceiverAttachesNoPosition) {
     Pty pty;
     ASSERT_TRUE(pty.ok()) << "no pty on this machine";
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml = "[gnss]\ndevice = \"" + pty.slave_path() + "\"\n";
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit("[gnss]\ndevice = \"" + pty.slave_path() + "\"\n");
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     EXPECT_EQ(fix_state(daemon), "no_data");
     auto started = start_inspection(daemon);
     ASSERT_FALSE(started.empty());
@@ -213,30 +153,16 @@ JpegFixture seeded(std::uint32_t seed) {
     return fixture;
 }
 
-bool logged(const DaemonProcess& daemon, std::string_view event, std::string_view text) {
-    auto logs = daemon.ok("logs", {{"limit", 100}});
-    if (logs.empty()) return false;
-    for (const auto& entry : logs.at("entries").as_array()) {
-        if (entry.at("event").as_string() == event &&
-            std::string_view(entry.at("message").as_string()).find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
 std::size_t photo_count(const DaemonProcess& daemon) {
     auto list = daemon.ok("photo.list");
     return list.empty() ? 0 : list.at("photos").as_array().size();
 }
 
 TEST(DaemonDrivers, CameraInboxPhotoGoesIntoTheOpenInspection) {
-    TempDir dir;
-    auto inbox = dir / "inbox";
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml = "[camera]\ninbox_dir = \"inbox\"\ninbox_settle_ms = 100\n";
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit("[camera]\ninbox_dir = \"inbox\"\ninbox_settle_ms = 100\n");
+    auto inbox = kit.dir() / "inbox";
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     ASSERT_TRUE(std::filesystem::is_directory(inbox));
 
     // No open inspection: the photo waits in the inbox and the device log says why.
@@ -267,28 +193,18 @@ TEST(DaemonDrivers, CameraInboxPhotoGoesIntoTheOpenInspection) {
 
 // ---- power ----
 
-// One sysfs attribute, replaced whole as the kernel presents it.
-void write_attribute(const std::filesystem::path& file, const std::string& value) {
-    std::filesystem::create_directories(file.parent_path());
-    auto temp = file.parent_path() / ("." + file.filename().string());
-    std::ofstream(temp) << value << "\n";
-    std::filesystem::rename(temp, file);
-}
-
 TEST(DaemonDrivers, LowBatteryShowsInStatusAndDeviceLog) {
-    TempDir dir;
-    auto supplies = dir / "power_supply";
+    KitDaemon kit(
+        "[power]\nsysfs_root = \"power_supply\"\npoll_interval_ms = 50\n"
+        "low_battery_percent = 15\n");
+    auto supplies = kit.dir() / "power_supply";
     write_attribute(supplies / "BAT0" / "type", "Battery");
     write_attribute(supplies / "BAT0" / "status", "Discharging");
     write_attribute(supplies / "BAT0" / "capacity", "60");
     write_attribute(supplies / "AC" / "type", "Mains");
     write_attribute(supplies / "AC" / "online", "0");
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml =
-        "[power]\nsysfs_root = \"power_supply\"\npoll_interval_ms = 50\n"
-        "low_battery_percent = 15\n";
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
 
     auto power = daemon.ok("status").at("power").as_object();
     EXPECT_TRUE(power.at("enabled").as_bool()) << power;
@@ -318,17 +234,15 @@ TEST(DaemonDrivers, LowBatteryShowsInStatusAndDeviceLog) {
 }
 
 TEST(DaemonDrivers, StopsCleanlyWithEveryDriverRunning) {
-    TempDir dir;
-    std::ofstream(dir / "walk.nmea", std::ios::binary) << fix_sentences();
-    write_attribute(dir / "power_supply" / "AC" / "type", "Mains");
-    write_attribute(dir / "power_supply" / "AC" / "online", "1");
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml =
+    KitDaemon kit(
         "[gnss]\nreplay_file = \"walk.nmea\"\nreplay_interval_ms = 10\n"
         "replay_loop = true\n\n[camera]\ninbox_dir = \"inbox\"\n\n"
-        "[power]\nsysfs_root = \"power_supply\"\npoll_interval_ms = 20\n";
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+        "[power]\nsysfs_root = \"power_supply\"\npoll_interval_ms = 20\n");
+    std::ofstream(kit.dir() / "walk.nmea", std::ios::binary) << fix_sentences();
+    write_attribute(kit.dir() / "power_supply" / "AC" / "type", "Mains");
+    write_attribute(kit.dir() / "power_supply" / "AC" / "online", "1");
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     ASSERT_TRUE(eventually([&] { return fix_state(daemon) == "fix"; })) << daemon.output();
     ASSERT_TRUE(daemon.kill(SIGTERM));
     auto exit = daemon.wait_exit();

@@ -386,20 +386,42 @@ TEST(DeviceStatus, OfflineIsNotAnError) {
     EXPECT_FALSE(is_store_fault(Errc::unavailable));
 }
 
-TEST(StatusTracker, CountsTheOutboxAndClearsAStoreFaultOnceAWriteCommits) {
+// A store with the domain's record kinds in a temp dir, and the inspection service on it.
+struct ServiceOnStore {
     testing::TempDir dir;
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<domain::InspectionService> service;
+};
+
+std::unique_ptr<ServiceOnStore> open_service() {
+    auto on = std::make_unique<ServiceOnStore>();
     auto src = testing::source_dir();
     auto reference =
         config::load_reference_data(src / "config" / "sites.toml", src / "config" / "standards");
-    ASSERT_TRUE(reference) << reference.error().to_string();
+    if (!reference) {
+        ADD_FAILURE() << reference.error().to_string();
+        return nullptr;
+    }
     store::StoreOptions options;
-    options.data_dir = dir / "data";
+    options.data_dir = on->dir / "data";
     options.device_id = "test-device";
     auto opened = store::Store::open(options, domain::all_record_kinds());
-    ASSERT_TRUE(opened) << opened.error().to_string();
-    auto store = std::move(*opened);
-    domain::InspectionService service(
-        *store, std::make_shared<const config::ReferenceData>(std::move(*reference)), {});
+    if (!opened) {
+        ADD_FAILURE() << opened.error().to_string();
+        return nullptr;
+    }
+    on->store = std::move(*opened);
+    on->service = std::make_unique<domain::InspectionService>(
+        *on->store, std::make_shared<const config::ReferenceData>(std::move(*reference)),
+        domain::ServiceOptions{});
+    return on;
+}
+
+TEST(StatusTracker, CountsTheOutboxAndClearsAStoreFaultOnceAWriteCommits) {
+    auto on = open_service();
+    ASSERT_TRUE(on);
+    auto& store = on->store;
+    auto& service = *on->service;
 
     boost::asio::io_context io;
     std::vector<gpio::DeviceStatus> shown;
@@ -427,6 +449,47 @@ TEST(StatusTracker, CountsTheOutboxAndClearsAStoreFaultOnceAWriteCommits) {
 
     tracker.set_low_battery(true);
     EXPECT_TRUE(tracker.shown().low_battery);
+    store->close();
+}
+
+// A probe of a server out of reach changes nothing in the outbox, so it costs no count (and no
+// store wake-up); an acknowledgement does.
+TEST(StatusTracker, RecountsTheOutboxOnlyAfterTheUploaderTookEntriesOut) {
+    auto on = open_service();
+    ASSERT_TRUE(on);
+    auto& store = on->store;
+    auto& service = *on->service;
+    ASSERT_TRUE(
+        service.execute_sync("inspection.start", json::object{{"site_id", "wwtp-east"},
+                                                              {"kind", "wastewater_discharge"},
+                                                              {"inspectors", json::array{"Li"}}}));
+
+    boost::asio::io_context io;
+    StatusTracker tracker(io, *store, nullptr);
+    sync::client::SyncStatus status;
+    status.state = sync::client::SyncState::backoff;
+    status.unreachable = true;
+    status.last_error = "cannot reach the server";
+    tracker.set_sync(status);  // the first status counts
+    ASSERT_TRUE(run_until(io, [&] { return tracker.shown().records_pending; }));
+
+    // Emptied behind the tracker's back: only the count would see it.
+    ASSERT_TRUE(store->write([](store::WriteContext& ctx) -> Result<json::value> {
+        auto del = ctx.db().prepare("DELETE FROM outbox");
+        if (!del) return del.error();
+        if (auto done = (*del)->run(); !done) return done.error();
+        return json::value();
+    }));
+    status.attempts = 2;
+    tracker.set_sync(status);  // another failed probe
+    run_for(io, 50ms);
+    EXPECT_TRUE(tracker.shown().records_pending) << "a failed probe does not count";
+
+    status.sent_entries = 1;
+    status.acked_seq = 1;
+    status.state = sync::client::SyncState::idle;
+    tracker.set_sync(status);
+    EXPECT_TRUE(run_until(io, [&] { return !tracker.shown().records_pending; }));
     store->close();
 }
 

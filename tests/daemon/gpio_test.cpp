@@ -22,7 +22,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using namespace field_kit;
 
 // The button to ground with a pull-up (active-low), the dock line, two LEDs: the wiring the
 // README describes for a Raspberry Pi, on a simulated chip under the Pi 4's label.
@@ -52,39 +52,6 @@ bool is(const json::value& value, std::string_view text) {
     return value.is_string() && value.get_string() == text;
 }
 
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 20s) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return condition();
-}
-
-std::string nmea(std::string_view body) {
-    unsigned sum = 0;
-    for (char c : body) sum ^= static_cast<unsigned char>(c);
-    char tail[8];
-    std::snprintf(tail, sizeof tail, "*%02X\r\n", sum);
-    return "$" + std::string(body) + tail;
-}
-
-// 30.585390 N, 114.309463 E at 2026-11-25 08:35:59 UTC, 12 satellites.
-std::string fix_sentences() {
-    return nmea("GNRMC,083559.00,A,3035.12340,N,11418.56780,E,0.0,,251126,,,A,V") +
-           nmea("GNGGA,083559.00,3035.12340,N,11418.56780,E,1,12,0.78,23.4,M,-10.2,M,,");
-}
-
-constexpr double fix_lat = 30.0 + 35.1234 / 60.0;
-constexpr double fix_lon = 114.0 + 18.5678 / 60.0;
-
-std::int64_t fix_time_ms() {
-    using namespace std::chrono;
-    auto at = sys_days{year{2026} / November / 25} + hours{8} + minutes{35} + seconds{59};
-    return duration_cast<milliseconds>(at.time_since_epoch()).count();
-}
-
 // A loopback port nothing listens on: bound, then closed again.
 std::string closed_port_url() {
     boost::asio::io_context io;
@@ -109,11 +76,7 @@ SyncSettings unreachable_sync(const std::filesystem::path& dir) {
     return sync;
 }
 
-json::object gpio_status(const DaemonProcess& daemon) {
-    auto status = daemon.ok("status");
-    if (status.empty()) return {};
-    return status.at("gpio").as_object();
-}
+json::object gpio_status(const DaemonProcess& daemon) { return status_of(daemon, "gpio"); }
 
 std::string led(const DaemonProcess& daemon, std::string_view name) {
     auto gpio = gpio_status(daemon);
@@ -122,14 +85,8 @@ std::string led(const DaemonProcess& daemon, std::string_view name) {
     return pattern.is_string() ? std::string(pattern.as_string()) : "null";
 }
 
-json::object sync_status(const DaemonProcess& daemon) {
-    auto status = daemon.ok("status");
-    if (status.empty()) return {};
-    return status.at("sync").as_object();
-}
-
 std::int64_t attempts(const DaemonProcess& daemon) {
-    auto sync = sync_status(daemon);
+    auto sync = status_of(daemon, "sync");
     return sync.empty() ? -1 : sync.at("attempts").as_int64();
 }
 
@@ -137,26 +94,29 @@ void simulate(const DaemonProcess& daemon, std::string_view line, bool active) {
     daemon.ok("gpio.simulate", {{"line", line}, {"active", active}});
 }
 
+// Until the debounced button reads state ("pressed" or "released").
+bool button_is(const DaemonProcess& daemon, std::string_view state) {
+    return eventually([&] {
+        auto gpio = gpio_status(daemon);
+        return !gpio.empty() && is(gpio.at("button"), state);
+    });
+}
+
 // Held past the debounce time, then let go well before the long-press time.
 void short_press(const DaemonProcess& daemon) {
     simulate(daemon, "button", true);
-    ASSERT_TRUE(eventually([&] {
-        auto gpio = gpio_status(daemon);
-        return !gpio.empty() && is(gpio.at("button"), "pressed");
-    })) << daemon.output();
+    ASSERT_TRUE(button_is(daemon, "pressed")) << daemon.output();
     simulate(daemon, "button", false);
 }
 
-bool logged(const DaemonProcess& daemon, std::string_view event, std::string_view text) {
-    auto logs = daemon.ok("logs", {{"limit", 100}});
-    if (logs.empty()) return false;
-    for (const auto& entry : logs.at("entries").as_array()) {
-        if (entry.at("event").as_string() == event &&
-            std::string_view(entry.at("message").as_string()).find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
+// Until sync reached state; any state once at least one attempt has ended when state is empty.
+bool sync_settled(const DaemonProcess& daemon, std::string_view state = "") {
+    return eventually([&] {
+        auto sync = status_of(daemon, "sync");
+        if (sync.empty()) return false;
+        if (!state.empty()) return is(sync.at("state"), state);
+        return sync.at("attempts").as_int64() >= 1 && !is(sync.at("state"), "syncing");
+    });
 }
 
 json::array marks(const DaemonProcess& daemon) {
@@ -164,16 +124,10 @@ json::array marks(const DaemonProcess& daemon) {
     return list.empty() ? json::array() : list.at("marks").as_array();
 }
 
-json::object start_inspection(const DaemonProcess& daemon) {
-    return daemon.ok("inspection.start", {{"site_id", "wwtp-east"},
-                                          {"kind", "wastewater_discharge"},
-                                          {"inspectors", json::array{"Li Wei"}}});
-}
-
 TEST(DaemonGpio, StatusSaysGpioIsOffAndSimulateIsRefusedWithoutATable) {
-    TempDir dir;
-    DaemonProcess daemon(dir.path(), default_daemon_config(dir.path()));
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit;
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     auto gpio = gpio_status(daemon);
     EXPECT_FALSE(gpio.at("enabled").as_bool()) << gpio;
     auto reply = daemon.request(
@@ -184,11 +138,9 @@ TEST(DaemonGpio, StatusSaysGpioIsOffAndSimulateIsRefusedWithoutATable) {
 }
 
 TEST(DaemonGpio, StatusShowsTheLinesAndLeds) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml = std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit{std::string(gpio_table)};
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     auto gpio = gpio_status(daemon);
     EXPECT_TRUE(gpio.at("enabled").as_bool()) << gpio;
     EXPECT_TRUE(is(gpio.at("backend"), "simulated")) << gpio;
@@ -196,6 +148,13 @@ TEST(DaemonGpio, StatusShowsTheLinesAndLeds) {
     EXPECT_FALSE(gpio.at("docked").as_bool()) << gpio;
     EXPECT_TRUE(gpio.at("leds").at("battery").is_string()) << gpio;
     EXPECT_TRUE(gpio.at("last_error").is_null()) << gpio;
+    const auto& lines = gpio.at("lines").as_object();
+    EXPECT_TRUE(is(lines.at("button").at("line"), "pinctrl-bcm2711:17 (active-low)")) << gpio;
+    EXPECT_EQ(lines.at("button").at("debounce_ms").as_int64(), 10) << gpio;
+    EXPECT_EQ(lines.at("button").at("long_press_ms").as_int64(), 300) << gpio;
+    EXPECT_TRUE(is(lines.at("dock").at("line"), "pinctrl-bcm2711:27")) << gpio;
+    EXPECT_TRUE(is(lines.at("battery_led").at("line"), "pinctrl-bcm2711:23")) << gpio;
+    EXPECT_EQ(gpio.at("led_timing").at("syncing_blink_ms").as_int64(), 1000) << gpio;
 
     auto reply = daemon.request(
         json::object{{"op", "gpio.simulate"}, {"args", {{"line", "led"}, {"active", true}}}});
@@ -204,11 +163,9 @@ TEST(DaemonGpio, StatusShowsTheLinesAndLeds) {
 }
 
 TEST(DaemonGpio, RefusesToStartWhenALineCannotBeHad) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
     // The real backend, on a chip no machine has.
-    config.extra_toml = "[gpio]\nchip = \"fieldlog-no-such-chip\"\n[gpio.button]\nline = 17\n";
-    DaemonProcess daemon(dir.path(), config);
+    KitDaemon kit("[gpio]\nchip = \"fieldlog-no-such-chip\"\n[gpio.button]\nline = 17\n");
+    DaemonProcess daemon(kit.dir().path(), kit.config());
     ASSERT_TRUE(daemon.spawn(
         {DaemonProcess::executable().string(), "--config", daemon.config_path().string()}));
     auto exit = daemon.wait_exit();
@@ -220,18 +177,16 @@ TEST(DaemonGpio, RefusesToStartWhenALineCannotBeHad) {
 }
 
 TEST(DaemonGpio, LongPressMarksTheOpenInspectionWithThePosition) {
-    TempDir dir;
-    std::ofstream(dir / "walk.nmea", std::ios::binary) << fix_sentences();
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml =
+    KitDaemon kit(
         "[gnss]\nreplay_file = \"walk.nmea\"\nreplay_interval_ms = 20\n"
         "replay_loop = true\nmax_fix_age_ms = 600000\n\n" +
-        std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+        std::string(gpio_table));
+    std::ofstream(kit.dir() / "walk.nmea", std::ios::binary) << fix_sentences();
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     ASSERT_TRUE(eventually([&] {
-        auto status = daemon.ok("status");
-        return !status.empty() && is(status.at("gnss").at("fix_state"), "fix");
+        auto gnss = status_of(daemon, "gnss");
+        return !gnss.empty() && is(gnss.at("fix_state"), "fix");
     })) << daemon.output();
 
     // No open inspection: nothing is marked, and the device log says why.
@@ -242,10 +197,7 @@ TEST(DaemonGpio, LongPressMarksTheOpenInspectionWithThePosition) {
 
     auto inspection = start_inspection(daemon);
     ASSERT_FALSE(inspection.empty());
-    ASSERT_TRUE(eventually([&] {
-        auto gpio = gpio_status(daemon);
-        return !gpio.empty() && is(gpio.at("button"), "released");
-    }));
+    ASSERT_TRUE(button_is(daemon, "released"));
     simulate(daemon, "button", true);
     ASSERT_TRUE(eventually([&] { return marks(daemon).size() == 1; })) << daemon.output();
     simulate(daemon, "button", false);
@@ -253,42 +205,32 @@ TEST(DaemonGpio, LongPressMarksTheOpenInspectionWithThePosition) {
     auto mark = marks(daemon).at(0).as_object();
     EXPECT_EQ(mark.at("inspection_id"), inspection.at("inspection").at("id")) << mark;
     EXPECT_TRUE(is(mark.at("source"), "button")) << mark;
-    EXPECT_EQ(mark.at("gnss_time_ms").as_int64(), fix_time_ms()) << mark;
-    EXPECT_NEAR(mark.at("lat").to_number<double>(), fix_lat, 1e-6) << mark;
-    EXPECT_NEAR(mark.at("lon").to_number<double>(), fix_lon, 1e-6) << mark;
+    expect_position(mark);
     EXPECT_GT(mark.at("device_time_ms").as_int64(), 0) << mark;
     // The release after a long press is no short press: one mark, and nothing else happened.
-    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(button_is(daemon, "released"));
     EXPECT_EQ(marks(daemon).size(), 1u);
     EXPECT_TRUE(daemon.ok("verify").at("ok").as_bool());
 }
 
 TEST(DaemonGpio, ShortPressWithoutSyncSaysSoInTheDeviceLog) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml = std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit{std::string(gpio_table)};
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     short_press(daemon);
     EXPECT_TRUE(eventually([&] { return logged(daemon, "button_sync", "not configured"); }))
         << daemon.output();
 }
 
 TEST(DaemonGpio, ShortPressStartsASyncAttempt) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.sync = unreachable_sync(dir.path());
-    config.extra_toml = std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit{std::string(gpio_table)};
+    kit.config().sync = unreachable_sync(kit.dir().path());
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     // The attempt at start fails and the next is a day away.
-    ASSERT_TRUE(eventually([&] {
-        auto sync = sync_status(daemon);
-        return !sync.empty() && sync.at("attempts").as_int64() >= 1 &&
-               !is(sync.at("state"), "syncing");
-    })) << daemon.output();
+    ASSERT_TRUE(sync_settled(daemon)) << daemon.output();
     auto before = attempts(daemon);
-    EXPECT_FALSE(sync_status(daemon).at("last_error").is_null());
+    EXPECT_FALSE(status_of(daemon, "sync").at("last_error").is_null());
 
     short_press(daemon);
     EXPECT_TRUE(eventually([&] { return attempts(daemon) > before; })) << daemon.output();
@@ -297,17 +239,11 @@ TEST(DaemonGpio, ShortPressStartsASyncAttempt) {
 }
 
 TEST(DaemonGpio, DockingStartsASyncAttemptAndUndockingIsLogged) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.sync = unreachable_sync(dir.path());
-    config.extra_toml = std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
-    ASSERT_TRUE(eventually([&] {
-        auto sync = sync_status(daemon);
-        return !sync.empty() && sync.at("attempts").as_int64() >= 1 &&
-               !is(sync.at("state"), "syncing");
-    })) << daemon.output();
+    KitDaemon kit{std::string(gpio_table)};
+    kit.config().sync = unreachable_sync(kit.dir().path());
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
+    ASSERT_TRUE(sync_settled(daemon)) << daemon.output();
     auto before = attempts(daemon);
 
     simulate(daemon, "dock", true);
@@ -322,11 +258,9 @@ TEST(DaemonGpio, DockingStartsASyncAttemptAndUndockingIsLogged) {
 }
 
 TEST(DaemonGpio, StatusLedIsOnWhileRecordsWait) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml = std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+    KitDaemon kit{std::string(gpio_table)};
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     ASSERT_FALSE(start_inspection(daemon).empty());
     // Without [sync] the records stay: steady on, no blink to wake the device.
     EXPECT_TRUE(eventually([&] { return led(daemon, "status") == "on"; })) << daemon.output();
@@ -335,75 +269,98 @@ TEST(DaemonGpio, StatusLedIsOnWhileRecordsWait) {
 }
 
 TEST(DaemonGpio, StatusLedBlinksFastWhenSyncingNeedsAnOperator) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    auto settings = unreachable_sync(dir.path());
+    KitDaemon kit{std::string(gpio_table)};
+    auto settings = unreachable_sync(kit.dir().path());
     // A token file others can read is refused: syncing stops until an operator fixes it.
     ::chmod(settings.token_file.c_str(), 0644);
-    config.sync = settings;
-    config.extra_toml = std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
-    EXPECT_TRUE(eventually([&] {
-        auto sync = sync_status(daemon);
-        return !sync.empty() && is(sync.at("state"), "stopped");
-    })) << daemon.output();
+    kit.config().sync = settings;
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
+    EXPECT_TRUE(sync_settled(daemon, "stopped")) << daemon.output();
     EXPECT_TRUE(eventually([&] { return led(daemon, "status") == "fast_blink"; }))
         << daemon.output();
 }
 
 TEST(DaemonGpio, OfflineIsNoErrorOnTheStatusLed) {
-    TempDir dir;
-    auto config = default_daemon_config(dir.path());
-    config.sync = unreachable_sync(dir.path());
-    config.extra_toml = std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
-    ASSERT_TRUE(eventually([&] {
-        auto sync = sync_status(daemon);
-        return !sync.empty() && is(sync.at("state"), "backoff");
-    })) << daemon.output();
+    KitDaemon kit{std::string(gpio_table)};
+    kit.config().sync = unreachable_sync(kit.dir().path());
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
+    ASSERT_TRUE(sync_settled(daemon, "backoff")) << daemon.output();
     EXPECT_TRUE(eventually([&] { return led(daemon, "status") == "on"; })) << daemon.output();
 }
 
-// One sysfs attribute, replaced whole as the kernel presents it.
-void write_attribute(const std::filesystem::path& file, const std::string& value) {
-    std::filesystem::create_directories(file.parent_path());
-    auto temp = file.parent_path() / ("." + file.filename().string());
-    std::ofstream(temp) << value << "\n";
-    std::filesystem::rename(temp, file);
+// A battery under a sysfs tree in dir, as the kernel shows it.
+void battery(const std::filesystem::path& dir, std::string_view capacity) {
+    write_attribute(dir / "power_supply" / "BAT0" / "capacity", std::string(capacity));
 }
 
 TEST(DaemonGpio, BatteryLedDoubleFlashesOnLowBattery) {
-    TempDir dir;
-    auto supplies = dir / "power_supply";
-    write_attribute(supplies / "BAT0" / "type", "Battery");
-    write_attribute(supplies / "BAT0" / "status", "Discharging");
-    write_attribute(supplies / "BAT0" / "capacity", "60");
-    auto config = default_daemon_config(dir.path());
-    config.extra_toml =
+    KitDaemon kit(
         "[power]\nsysfs_root = \"power_supply\"\npoll_interval_ms = 50\n"
         "low_battery_percent = 15\n\n" +
-        std::string(gpio_table);
-    DaemonProcess daemon(dir.path(), config);
-    ASSERT_TRUE(daemon.start());
+        std::string(gpio_table));
+    auto supplies = kit.dir() / "power_supply";
+    write_attribute(supplies / "BAT0" / "type", "Battery");
+    write_attribute(supplies / "BAT0" / "status", "Discharging");
+    battery(kit.dir().path(), "60");
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
     EXPECT_TRUE(eventually([&] { return led(daemon, "status") == "on"; })) << daemon.output();
     EXPECT_EQ(led(daemon, "battery"), "off");
 
-    write_attribute(supplies / "BAT0" / "capacity", "12");
+    battery(kit.dir().path(), "12");
     EXPECT_TRUE(eventually([&] { return led(daemon, "battery") == "double_flash"; }))
         << daemon.output();
     EXPECT_EQ(led(daemon, "status"), "on");  // the battery LED carries it
 
-    write_attribute(supplies / "BAT0" / "capacity", "40");
+    battery(kit.dir().path(), "40");
     EXPECT_TRUE(eventually([&] { return led(daemon, "battery") == "off"; })) << daemon.output();
 
     // Blinking LEDs do not keep the daemon from stopping.
-    write_attribute(supplies / "BAT0" / "capacity", "5");
+    battery(kit.dir().path(), "5");
     EXPECT_TRUE(eventually([&] { return led(daemon, "battery") == "double_flash"; }));
     ASSERT_TRUE(daemon.kill(SIGTERM));
     auto exit = daemon.wait_exit();
     ASSERT_TRUE(exit && exit->exited() && exit->code() == 0) << daemon.output();
+}
+
+// The blink times in [gpio] reach the LEDs: status shows them, and a status LED without a
+// battery LED double-flashes a low battery with them.
+TEST(DaemonGpio, LedTimingsFromTheConfigDriveTheLeds) {
+    KitDaemon kit(
+        "[power]\nsysfs_root = \"power_supply\"\npoll_interval_ms = 50\n\n"
+        "[gpio]\nbackend = \"simulated\"\nsyncing_blink_ms = 1600\nerror_blink_ms = 300\n"
+        "low_battery_flash_ms = 150\nlow_battery_period_ms = 4000\n"
+        "[gpio.status_led]\nline = 22\n");
+    write_attribute(kit.dir() / "power_supply" / "BAT0" / "type", "Battery");
+    battery(kit.dir().path(), "8");
+    ASSERT_TRUE(kit.start());
+    auto& daemon = *kit;
+    auto timing = gpio_status(daemon).at("led_timing").as_object();
+    EXPECT_EQ(timing.at("syncing_blink_ms").as_int64(), 1600) << timing;
+    EXPECT_EQ(timing.at("error_blink_ms").as_int64(), 300) << timing;
+    EXPECT_EQ(timing.at("low_battery_flash_ms").as_int64(), 150) << timing;
+    EXPECT_EQ(timing.at("low_battery_period_ms").as_int64(), 4000) << timing;
+    EXPECT_TRUE(eventually([&] { return led(daemon, "status") == "double_flash"; }))
+        << daemon.output();
+}
+
+TEST(DaemonGpio, RefusesLedTimingsThatCannotWorkNamingFileLineAndKey) {
+    KitDaemon kit(
+        "[gpio]\nbackend = \"simulated\"\nlow_battery_flash_ms = 500\n"
+        "low_battery_period_ms = 1200\n[gpio.status_led]\nline = 22\n");
+    DaemonProcess daemon(kit.dir().path(), kit.config());
+    ASSERT_TRUE(daemon.spawn({DaemonProcess::executable().string(), "--check-config", "--config",
+                              daemon.config_path().string()}));
+    auto exit = daemon.wait_exit();
+    ASSERT_TRUE(exit) << daemon.output();
+    EXPECT_TRUE(exit->exited() && exit->code() != 0) << exit->describe();
+    EXPECT_NE(daemon.output().find("gpio.low_battery_period_ms: LED double flash period must "
+                                   "exceed three flash times (1500 ms), not 1200 ms"),
+              std::string::npos)
+        << daemon.output();
+    EXPECT_NE(daemon.output().find("fieldlogd.toml:"), std::string::npos) << daemon.output();
 }
 
 }  // namespace

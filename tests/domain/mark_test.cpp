@@ -75,5 +75,34 @@ TEST_F(MarkTest, ListsMarksOfAnInspectionInTheOrderSet) {
     fails("mark.list", R"({"inspection_id": "nope"})", Errc::not_found);
 }
 
+TEST_F(MarkTest, ExportCarriesEachInspectionsMarks) {
+    auto first = start_inspection();
+    ok("mark.add", R"({"label": "gate"})");
+    ok("mark.add", R"({"label": "drums", "source": "button"})");
+    ok("inspection.close");
+    start_inspection("hw-store-c7");
+
+    auto exported = ok("export", R"({"from_ms": 0, "to_ms": 9000000000000})");
+    const auto& inspections = exported.at("inspections").as_array();
+    ASSERT_EQ(inspections.size(), 2u);
+    const auto& marked =
+        inspections.at(0).at("id").as_string() == first ? inspections.at(0) : inspections.at(1);
+    const auto& unmarked = &marked == &inspections.at(0) ? inspections.at(1) : inspections.at(0);
+    const auto& marks = marked.at("marks").as_array();
+    ASSERT_EQ(marks.size(), 2u);
+    EXPECT_EQ(marks.at(0).at("label").as_string(), "gate");
+    EXPECT_EQ(marks.at(1).at("source").as_string(), "button");
+    EXPECT_TRUE(unmarked.at("marks").as_array().empty());
+}
+
+TEST_F(MarkTest, PhotoAndMarkRefuseAClosedOrMissingInspectionAlike) {
+    auto mark = fails("mark.add", "{}", Errc::conflict);
+    EXPECT_THAT(mark, HasSubstr("mark.add: no inspection is open"));
+    EXPECT_THAT(mark, ::testing::Not(HasSubstr("--inspection")));
+    auto photo = fails("photo.add", R"({"path": "/nonexistent.jpg"})", Errc::conflict);
+    EXPECT_THAT(photo, HasSubstr("photo.add: no inspection is open"));
+    EXPECT_THAT(photo, HasSubstr("--inspection"));
+}
+
 }  // namespace
 }  // namespace fieldlog::domain::testing

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fieldlog/files.hpp"
+#include "fieldlog/power/uevent_watch.hpp"
 #include "power_tracker.hpp"
 
 namespace fieldlog::power {
@@ -279,7 +280,17 @@ struct SysfsPower::Impl : std::enable_shared_from_this<SysfsPower::Impl> {
         }
     }
 
+    // Changes announced by the kernel come in between polls.
+    UeventWatch::Listener on_uevent() {
+        return [weak = weak_from_this()] {
+            auto self = weak.lock();
+            if (self && !self->stopped) self->refresh();
+        };
+    }
+
     SysfsPowerConfig config;
+    std::unique_ptr<UeventWatch> uevents;
+    std::string uevent_error;
     boost::asio::steady_timer timer;
     std::chrono::steady_clock::time_point next = std::chrono::steady_clock::now();
     PowerTracker tracker;
@@ -289,10 +300,33 @@ struct SysfsPower::Impl : std::enable_shared_from_this<SysfsPower::Impl> {
 
 Result<std::unique_ptr<SysfsPower>> SysfsPower::open(boost::asio::io_context& io,
                                                      const SysfsPowerConfig& config) {
+    if (!config.watch_uevents) return start(io, config, std::nullopt);
+    return start(io, config, open_kernel_uevent_socket());
+}
+
+Result<std::unique_ptr<SysfsPower>> SysfsPower::open(boost::asio::io_context& io,
+                                                     const SysfsPowerConfig& config,
+                                                     UniqueFd uevent_socket) {
+    return start(io, config, Result<UniqueFd>(std::move(uevent_socket)));
+}
+
+Result<std::unique_ptr<SysfsPower>> SysfsPower::start(boost::asio::io_context& io,
+                                                      const SysfsPowerConfig& config,
+                                                      std::optional<Result<UniqueFd>> uevents) {
     if (auto valid = validate(config); !valid) {
         return valid.error();
     }
     auto impl = std::make_shared<Impl>(io, config);
+    if (uevents && !*uevents) {
+        impl->uevent_error = uevents->error().message();
+    } else if (uevents) {
+        auto watch = UeventWatch::open(io, std::move(**uevents), "power_supply", impl->on_uevent());
+        if (watch) {
+            impl->uevents = std::move(*watch);
+        } else {
+            impl->uevent_error = watch.error().message();
+        }
+    }
     impl->schedule();
     return std::unique_ptr<SysfsPower>(new SysfsPower(std::move(impl)));
 }
@@ -302,7 +336,10 @@ SysfsPower::SysfsPower(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SysfsPower::~SysfsPower() {
     impl_->stopped = true;
     impl_->timer.cancel();
+    if (impl_->uevents) impl_->uevents->stop();
 }
+
+const std::string& SysfsPower::uevent_error() const { return impl_->uevent_error; }
 
 Result<PowerState> SysfsPower::state() const { return impl_->tracker.current(); }
 

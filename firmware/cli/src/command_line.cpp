@@ -361,9 +361,10 @@ void Parser::add_inspection() {
         return args;
     };
 
-    CLI::App* show = command(inspection, "show",
-                             "Show an inspection with its readings, photos and rectifications",
-                             "inspection.show", nullptr);
+    CLI::App* show =
+        command(inspection, "show",
+                "Show an inspection with its readings, photos, marks and rectifications",
+                "inspection.show", nullptr);
     TextArg& id = positional(show, "ID", "Inspection identifier");
     commands_[show].second = [&id](Invocation&) {
         return json::object{{"inspection_id", name_of(id)}};

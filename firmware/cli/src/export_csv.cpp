@@ -171,6 +171,14 @@ std::string format_export_csv(const json::object& result) {
                              {"gnss_time_utc", "gnss_time_ms", Cell::time},
                              {"lat", "lat"},
                              {"lon", "lon"}});
+    Section marks("mark", {{"id", "id"},
+                           {"inspection_id", "inspection_id"},
+                           {"label", "label"},
+                           {"source", "source"},
+                           {"device_time_utc", "device_time_ms", Cell::time},
+                           {"gnss_time_utc", "gnss_time_ms", Cell::time},
+                           {"lat", "lat"},
+                           {"lon", "lon"}});
     Section complaints("complaint", {{"case_number", "case_number"},
                                      {"batch_number", "batch_number"},
                                      {"summary", "summary"},
@@ -208,6 +216,8 @@ std::string format_export_csv(const json::object& result) {
                         [&](const json::object& m) { measurements.add(m); });
         for_each_object(text::array_at(inspection, "photos"),
                         [&](const json::object& p) { photos.add(p); });
+        for_each_object(text::array_at(inspection, "marks"),
+                        [&](const json::object& k) { marks.add(k); });
     });
     for_each_object(text::array_at(result, "complaints"),
                     [&](const json::object& c) { complaints.add(c); });
@@ -217,7 +227,8 @@ std::string format_export_csv(const json::object& result) {
                     [&](const json::object& r) { rectifications.add(r); });
 
     return inspections.text() + "\r\n" + measurements.text() + "\r\n" + photos.text() + "\r\n" +
-           complaints.text() + "\r\n" + documents.text() + "\r\n" + rectifications.text();
+           marks.text() + "\r\n" + complaints.text() + "\r\n" + documents.text() + "\r\n" +
+           rectifications.text();
 }
 
 }  // namespace fieldlog::cli

@@ -1,5 +1,6 @@
 #include "fieldlog/cli/format.hpp"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <functional>
@@ -274,13 +275,17 @@ std::string list(const text::Table& table, std::string_view if_empty) {
     return table.empty() ? std::string(if_empty) + "\n" : table.render();
 }
 
-std::string mark_list(const json::object& r) {
+text::Table mark_table(const json::array& marks) {
     text::Table table({{"TIME"}, {"LABEL"}, {"POSITION"}, {"SOURCE"}});
-    for_each_object(text::array_at(r, "marks"), [&](const json::object& m) {
+    for_each_object(marks, [&](const json::object& m) {
         table.add({time_field(m, "device_time_ms"), field(m, "label"), position(m, "lat", "lon"),
                    field(m, "source")});
     });
-    return list(table, "no marks");
+    return table;
+}
+
+std::string mark_list(const json::object& r) {
+    return list(mark_table(text::array_at(r, "marks")), "no marks");
 }
 
 // ---- one function per op ----
@@ -310,11 +315,12 @@ std::string sync_text(const json::object& r) {
     return out;
 }
 
-std::string sync_error_text(const json::object& r) {
-    const json::object& sync = text::object_at(r, "sync");
-    const json::value* error = sync.if_contains("last_error");
-    if (error == nullptr || !error->is_string()) return "";
-    return text::sanitise(error->get_string());
+// A string one level down (status.sync.last_error), sanitised; empty when missing or null, so
+// the row is left out.
+std::string nested_text(const json::object& r, std::string_view part, std::string_view key) {
+    const json::value* value = text::object_at(r, part).if_contains(key);
+    if (value == nullptr || !value->is_string()) return "";
+    return text::sanitise(value->get_string());
 }
 
 // "version 3 from the office, applied 2026-11-25T09:30:00Z: 8 sites, 2 standard classes, 1
@@ -333,11 +339,94 @@ std::string reference_text(const json::object& r) {
            (assigned == 1 ? " assigned complaint case" : " assigned complaint cases");
 }
 
-std::string reference_error_text(const json::object& r) {
-    const json::object& sync = text::object_at(r, "sync");
-    const json::value* error = sync.if_contains("reference_error");
-    if (error == nullptr || !error->is_string()) return "";
-    return text::sanitise(error->get_string());
+std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
+    std::string out;
+    for (const auto& part : parts) out += (out.empty() ? "" : std::string(separator)) + part;
+    return out;
+}
+
+// A name as words: "slow_blink" -> "slow blink", "not_charging" -> "not charging".
+std::string field_words(const json::object& object, std::string_view key) {
+    std::string name = field(object, key);
+    std::replace(name.begin(), name.end(), '_', ' ');
+    return name;
+}
+
+// "libgpiod: button released, docked, status LED on, battery LED off", "not configured", or
+// empty for a daemon that predates GPIO, so the row is left out.
+std::string gpio_text(const json::object& r) {
+    const json::value* value = r.if_contains("gpio");
+    if (value == nullptr || !value->is_object()) return "";
+    const json::object& gpio = value->get_object();
+    if (!text::flag(gpio, "enabled")) return "not configured";
+    const json::object& lines = text::object_at(gpio, "lines");
+    const json::object& leds = text::object_at(gpio, "leds");
+    std::vector<std::string> parts;
+    if (const json::value* button = gpio.if_contains("button"); button && button->is_string()) {
+        parts.push_back("button " + text::sanitise(button->get_string()));
+    }
+    if (const json::value* docked = gpio.if_contains("docked"); docked && docked->is_bool()) {
+        parts.emplace_back(docked->get_bool() ? "docked" : "not docked");
+    }
+    for (const auto& [key, label] :
+         {std::pair{"status", "status LED "}, std::pair{"battery", "battery LED "}}) {
+        if (const json::value* led = leds.if_contains(key); led && led->is_string()) {
+            parts.push_back(label + field_words(leds, key));
+        }
+    }
+    if (parts.empty() && lines.empty()) parts.emplace_back("no lines");
+    return field(gpio, "backend") + (parts.empty() ? "" : ": " + joined(parts, ", "));
+}
+
+// "button gpiochip0:17 (active-low), debounce 30 ms, long press 1500 ms; dock gpiochip0:27,
+// debounce 250 ms; status LED gpiochip0:22; LED blinks: syncing 1000 ms, error 200 ms, low
+// battery 120 ms flashes every 2000 ms".
+std::string gpio_lines_text(const json::object& r) {
+    const json::object& gpio = text::object_at(r, "gpio");
+    const json::object& lines = text::object_at(gpio, "lines");
+    std::vector<std::string> parts;
+    for (const auto& [key, label] :
+         {std::pair{"button", "button"}, std::pair{"dock", "dock"},
+          std::pair{"status_led", "status LED"}, std::pair{"battery_led", "battery LED"}}) {
+        const json::value* value = lines.if_contains(key);
+        if (value == nullptr || !value->is_object()) continue;
+        const json::object& line = value->get_object();
+        std::string part = std::string(label) + " " + field(line, "line");
+        if (text::integer(line, "debounce_ms")) {
+            part += ", debounce " + field(line, "debounce_ms") + " ms";
+        }
+        if (text::integer(line, "long_press_ms")) {
+            part += ", long press " + field(line, "long_press_ms") + " ms";
+        }
+        parts.push_back(std::move(part));
+    }
+    const json::object& timing = text::object_at(gpio, "led_timing");
+    if (!timing.empty()) {
+        parts.push_back("LED blinks: syncing " + field(timing, "syncing_blink_ms") + " ms, error " +
+                        field(timing, "error_blink_ms") + " ms, low battery " +
+                        field(timing, "low_battery_flash_ms") + " ms flashes every " +
+                        field(timing, "low_battery_period_ms") + " ms");
+    }
+    return joined(parts, "; ");
+}
+
+// "55%, discharging, LOW", "no battery, on external power"; empty without [power] (or from a
+// daemon that predates it), so the row is left out.
+std::string battery_text(const json::object& r) {
+    const json::value* value = r.if_contains("power");
+    if (value == nullptr || !value->is_object()) return "";
+    const json::object& power = value->get_object();
+    if (!text::flag(power, "enabled")) return "";
+    if (power.contains("error")) return "unreadable";
+    auto percent = text::integer(power, "battery_percent");
+    std::string out = percent ? std::to_string(*percent) + "%" : "no battery";
+    if (std::string charge = field_words(power, "charge");
+        charge != text::none && charge != "unknown") {
+        out += ", " + charge;
+    }
+    if (text::flag(power, "external_power")) out += ", on external power";
+    if (text::flag(power, "low_battery")) out += ", LOW";
+    return out;
 }
 
 std::string sync_result(const json::object& r) {
@@ -384,9 +473,14 @@ std::string status(const json::object& r) {
                  ") waiting, chain head " + field(outbox, "head_seq")},
             {"records", records},
             {"sync", sync_text(r)},
-            {"sync error", sync_error_text(r)},
+            {"sync error", nested_text(r, "sync", "last_error")},
             {"reference data", reference_text(r)},
-            {"reference error", reference_error_text(r)},
+            {"reference error", nested_text(r, "sync", "reference_error")},
+            {"gpio", gpio_text(r)},
+            {"gpio lines", gpio_lines_text(r)},
+            {"gpio error", nested_text(r, "gpio", "last_error")},
+            {"battery", battery_text(r)},
+            {"power error", nested_text(r, "power", "error")},
         },
         "");
 }
@@ -451,6 +545,7 @@ std::string inspection_list(const json::object& r) {
 std::string inspection_show(const json::object& r) {
     return inspection_block(text::object_at(r, "inspection")) + readings_sections(r) +
            section("photos", photo_table(text::array_at(r, "photos")), "none") +
+           section("marks", mark_table(text::array_at(r, "marks")), "none") +
            section("rectifications", rectification_table(text::array_at(r, "rectifications")),
                    "none");
 }
@@ -539,15 +634,16 @@ std::string logs(const json::object& r) {
 }
 
 std::string export_summary(const json::object& r) {
-    std::size_t measurements = 0, photos = 0;
+    std::size_t measurements = 0, photos = 0, marks = 0;
     for_each_object(text::array_at(r, "inspections"), [&](const json::object& i) {
         measurements += text::array_at(i, "measurements").size();
         photos += text::array_at(i, "photos").size();
+        marks += text::array_at(i, "marks").size();
     });
     return "export of " + field(r, "device_id") + " from " + time_field(r, "from_ms") + " to " +
            time_field(r, "to_ms") + ": " + std::to_string(text::array_at(r, "inspections").size()) +
            " inspections, " + std::to_string(measurements) + " measurements, " +
-           std::to_string(photos) + " photos, " +
+           std::to_string(photos) + " photos, " + std::to_string(marks) + " marks, " +
            std::to_string(text::array_at(r, "complaints").size()) + " complaints, " +
            std::to_string(text::array_at(r, "document_batches").size()) + " document batches, " +
            std::to_string(text::array_at(r, "rectifications").size()) + " rectifications\n";

@@ -488,6 +488,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
         auto supply = power::SysfsPower::open(impl->io, sysfs);
         if (!supply) return Error(supply.error()).context("[power]");
         impl->power = std::move(*supply);
+        if (const std::string& why = impl->power->uevent_error(); !why.empty()) {
+            log_line("warning", "no power-supply events, the battery is read every " +
+                                    std::to_string(power_config.poll_interval.count()) +
+                                    " ms only: " + why);
+        }
         // The first reading is reported like any change.
         asio::post(impl->io, [raw] {
             if (raw->power) raw->power_changed(raw->power->state());

@@ -117,9 +117,16 @@ StatusTracker::StatusTracker(asio::io_context& io, store::Store& store, Show sho
 StatusTracker::~StatusTracker() = default;
 
 void StatusTracker::set_sync(const sync::client::SyncStatus& status) {
+    // Only an acknowledgement or a parked entry changes the outbox; an attempt that failed
+    // leaves it as it was, and counting would wake the store thread at every probe of a server
+    // out of reach.
+    const auto& before = impl_->inputs.sync;
+    bool outbox_changed = !before || before->sent_entries != status.sent_entries ||
+                          before->parked_entries != status.parked_entries ||
+                          before->acked_seq != status.acked_seq;
     impl_->inputs.sync = status;
     impl_->publish();  // syncing shows at once; the count follows
-    impl_->count();
+    if (outbox_changed) impl_->count();
 }
 
 void StatusTracker::set_low_battery(bool low) {

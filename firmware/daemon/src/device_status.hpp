@@ -48,7 +48,8 @@ public:
     StatusTracker(const StatusTracker&) = delete;
     StatusTracker& operator=(const StatusTracker&) = delete;
 
-    // The uploader's new status; a finished round may have emptied the outbox, so it re-counts.
+    // The uploader's new status; when it acknowledged or parked entries since the last one, the
+    // outbox may have emptied, so it re-counts.
     void set_sync(const sync::client::SyncStatus& status);
     void set_low_battery(bool low);
     // An operation finished. fault: it failed through the device (database, disk, I/O), not

@@ -38,6 +38,15 @@ gpio::LineSpec line_spec(const config::GpioLineConfig& line) {
     return spec;
 }
 
+gpio::LedTiming led_timing(const config::GpioLedTimingConfig& config) {
+    gpio::LedTiming timing;
+    timing.slow_blink = config.syncing_blink;
+    timing.fast_blink = config.error_blink;
+    timing.flash = config.low_battery_flash;
+    timing.double_flash_period = config.low_battery_period;
+    return timing;
+}
+
 namespace {
 
 std::vector<const config::GpioLineConfig*> configured_lines(const config::GpioConfig& config) {
@@ -47,6 +56,36 @@ std::vector<const config::GpioLineConfig*> configured_lines(const config::GpioCo
     if (config.status_led) lines.push_back(&*config.status_led);
     if (config.battery_led) lines.push_back(&*config.battery_led);
     return lines;
+}
+
+// status.gpio.lines: each configured line as the driver names it, with its timings, so an
+// inspector can check the wiring against the config without reading the file.
+json::object lines_json(const config::GpioConfig& config) {
+    auto line = [](const config::GpioLineConfig& l) {
+        return json::object{{"line", gpio::describe(line_spec(l))}};
+    };
+    json::object lines;
+    if (config.button) {
+        json::object button = line(config.button->line);
+        button["debounce_ms"] = config.button->debounce.count();
+        button["long_press_ms"] = config.button->long_press.count();
+        lines["button"] = std::move(button);
+    }
+    if (config.dock) {
+        json::object dock = line(config.dock->line);
+        dock["debounce_ms"] = config.dock->debounce.count();
+        lines["dock"] = std::move(dock);
+    }
+    if (config.status_led) lines["status_led"] = line(*config.status_led);
+    if (config.battery_led) lines["battery_led"] = line(*config.battery_led);
+    return lines;
+}
+
+json::object led_timing_json(const config::GpioLedTimingConfig& timing) {
+    return json::object{{"syncing_blink_ms", timing.syncing_blink.count()},
+                        {"error_blink_ms", timing.error_blink.count()},
+                        {"low_battery_flash_ms", timing.low_battery_flash.count()},
+                        {"low_battery_period_ms", timing.low_battery_period.count()}};
 }
 
 }  // namespace
@@ -153,14 +192,14 @@ Result<std::unique_ptr<GpioControls>> GpioControls::open(boost::asio::io_context
         impl->dock = std::move(*dock);
     }
     if (config.status_led) {
-        auto led = gpio::Led::open(io, gpio, line_spec(*config.status_led), {},
-                                   error_of("[gpio.status_led]"));
+        auto led = gpio::Led::open(io, gpio, line_spec(*config.status_led),
+                                   led_timing(config.led_timing), error_of("[gpio.status_led]"));
         if (!led) return Error(led.error()).context("[gpio.status_led]");
         impl->status_led = std::move(*led);
     }
     if (config.battery_led) {
-        auto led = gpio::Led::open(io, gpio, line_spec(*config.battery_led), {},
-                                   error_of("[gpio.battery_led]"));
+        auto led = gpio::Led::open(io, gpio, line_spec(*config.battery_led),
+                                   led_timing(config.led_timing), error_of("[gpio.battery_led]"));
         if (!led) return Error(led.error()).context("[gpio.battery_led]");
         impl->battery_led = std::move(*led);
     }
@@ -213,6 +252,8 @@ json::object GpioControls::status_json() const {
     out["leds"] =
         json::object{{"status", pattern(status_led())}, {"battery", pattern(battery_led())}};
     out["last_error"] = impl_->last_error.empty() ? json::value() : json::value(impl_->last_error);
+    out["lines"] = lines_json(impl_->config);
+    if (impl_->config.status_led) out["led_timing"] = led_timing_json(impl_->config.led_timing);
     return out;
 }
 

@@ -40,6 +40,9 @@ struct GpioEvents {
 // The driver's view of a configured line.
 gpio::LineSpec line_spec(const config::GpioLineConfig& line);
 
+// The driver's LED timing from [gpio]'s blink keys.
+gpio::LedTiming led_timing(const config::GpioLedTimingConfig& config);
+
 // For backend = "simulated": one chip per chip name the config uses, labelled with that name and
 // with lines enough for its offsets, so a [gpio] table written for a board runs as is on a desk.
 std::vector<gpio::SimulatedChip> simulated_chips(const config::GpioConfig& config);
@@ -75,7 +78,11 @@ public:
     std::optional<gpio::LedPattern> battery_led() const;
 
     // status.gpio: {enabled: true, backend, button ("pressed"|"released"|null), docked
-    // (bool|null), leds: {status, battery} (pattern names or null), last_error (or null)}.
+    // (bool|null), leds: {status, battery} (pattern names or null), last_error (or null),
+    // lines: {button: {line, debounce_ms, long_press_ms}, dock: {line, debounce_ms},
+    // status_led: {line}, battery_led: {line}} (configured ones only), and with status LEDs
+    // led_timing: {syncing_blink_ms, error_blink_ms, low_battery_flash_ms,
+    // low_battery_period_ms}}.
     boost::json::object status_json() const;
 
 private:

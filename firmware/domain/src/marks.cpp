@@ -2,6 +2,7 @@
 // `fieldlog mark`), each with the time and, when the receiver has a fresh fix, the position.
 #include "fieldlog/digest.hpp"
 #include "operations.hpp"
+#include "placement.hpp"
 
 namespace fieldlog::domain::ops {
 
@@ -13,24 +14,13 @@ Result<Job> mark_add(const Context& c, const json::object& args) {
     auto source = a->opt_choice("source", {"button", "cli"});
     if (!source) return source.error();
 
-    std::optional<double> lat, lon;
-    std::optional<std::int64_t> gnss_time;
-    if (c.fix) {
-        lat = c.fix->lat;
-        lon = c.fix->lon;
-        gnss_time = c.fix->gnss_time_ms;
-    }
     return Job{
-        [label = label->value_or(""), source = source->value_or("cli"), lat, lon,
-         gnss_time](store::WriteContext& ctx) -> Result<json::value> {
+        [label = label->value_or(""), source = source->value_or("cli"),
+         at = placement_of(c.fix)](store::WriteContext& ctx) -> Result<json::value> {
             // Only the open inspection: a mark is "here, now", which a closed one cannot be.
-            auto open = open_inspection(ctx.db());
-            if (!open) return open.error();
-            if (!*open) {
-                return Error(Errc::conflict,
-                             "mark.add: no inspection is open, so there is nothing to mark: start "
-                             "one with 'fieldlog inspection start'");
-            }
+            auto inspection = inspection_for_record(ctx.db(), "mark.add", std::nullopt,
+                                                    NamedInspection::not_taken);
+            if (!inspection) return inspection.error();
             std::string id = random_uuid();
             auto insert = ctx.db().prepare(
                 "INSERT INTO marks (id, inspection_id, label, source, device_time_ms, "
@@ -38,16 +28,16 @@ Result<Job> mark_add(const Context& c, const json::object& args) {
             if (!insert) return insert.error();
             (*insert)
                 ->bind(1, id)
-                .bind(2, (*open)->at("id").as_string())
+                .bind(2, inspection->at("id").as_string())
                 .bind(3, label)
                 .bind(4, source)
                 .bind(5, ctx.now_ms())
-                .bind(6, gnss_time)
-                .bind(7, lat)
-                .bind(8, lon)
+                .bind(6, at.gnss_time_ms)
+                .bind(7, at.lat)
+                .bind(8, at.lon)
                 .bind(9, ctx.next_seq());
             if (auto done = (*insert)->run(); !done) return done.error();
-            if (auto seq = ctx.append(mark_kind(), id, gnss_time); !seq) return seq.error();
+            if (auto seq = ctx.append(mark_kind(), id, at.gnss_time_ms); !seq) return seq.error();
             auto record = require_record(ctx.db(), mark_kind(), id, "mark");
             if (!record) return record.error();
             return json::object{{"mark", std::move(*record)}};

@@ -5,6 +5,7 @@
 #include "fieldlog/digest.hpp"
 #include "fieldlog/files.hpp"
 #include "operations.hpp"
+#include "placement.hpp"
 
 namespace fieldlog::domain::ops {
 
@@ -46,19 +47,12 @@ Result<Job> photo_add(const Context& c, const json::object& args) {
     auto caption = a->opt_text("caption", 2000);
     if (!caption) return caption.error();
 
-    std::optional<double> lat, lon;
-    std::optional<std::int64_t> gnss_time;
-    if (c.fix) {
-        lat = c.fix->lat;
-        lon = c.fix->lon;
-        gnss_time = c.fix->gnss_time_ms;
-    }
     return Job{
         [path, name = name->value_or(label_from_file_name(path)), inspection_id = *inspection_id,
          tags = json_text(to_array(*tags)), caption = caption->value_or(""),
-         max_bytes = c.options.max_photo_bytes, offset = c.options.default_utc_offset_minutes, lat,
-         lon, gnss_time](store::WriteContext& ctx) -> Result<json::value> {
-            auto inspection = resolve_inspection(ctx.db(), inspection_id, true);
+         max_bytes = c.options.max_photo_bytes, offset = c.options.default_utc_offset_minutes,
+         at = placement_of(c.fix)](store::WriteContext& ctx) -> Result<json::value> {
+            auto inspection = inspection_for_record(ctx.db(), "photo.add", inspection_id);
             if (!inspection) return inspection.error();
             std::string insp_id(inspection->at("id").as_string());
             auto content = read_file(path, max_bytes);
@@ -119,12 +113,12 @@ Result<Job> photo_add(const Context& c, const json::object& args) {
                 .bind(14, as_int64(meta->height))
                 .bind(15, json_text(warnings))
                 .bind(16, ctx.now_ms())
-                .bind(17, gnss_time)
-                .bind(18, lat)
-                .bind(19, lon)
+                .bind(17, at.gnss_time_ms)
+                .bind(18, at.lat)
+                .bind(19, at.lon)
                 .bind(20, ctx.next_seq());
             if (auto done = (*insert)->run(); !done) return done.error();
-            if (auto seq = ctx.append(photo_kind(), id, gnss_time); !seq) return seq.error();
+            if (auto seq = ctx.append(photo_kind(), id, at.gnss_time_ms); !seq) return seq.error();
             auto record = require_record(ctx.db(), photo_kind(), id, "photo");
             if (!record) return record.error();
             return json::object{{"photo", std::move(*record)}, {"duplicate", false}};

@@ -151,11 +151,15 @@ Result<Job> export_records(const Context& c, const json::object& args) {
                 auto p = query_records(db, photo_kind(),
                                        "WHERE inspection_id = ?1 ORDER BY last_seq", by_id);
                 if (!p) return p.error();
+                auto k = query_records(db, mark_kind(),
+                                       "WHERE inspection_id = ?1 ORDER BY last_seq", by_id);
+                if (!k) return k.error();
                 auto cmp = comparisons_for(db, id);
                 if (!cmp) return cmp.error();
                 inspection["measurements"] = to_json_array(std::move(*m));
                 inspection["comparisons"] = std::move(*cmp);
                 inspection["photos"] = to_json_array(std::move(*p));
+                inspection["marks"] = to_json_array(std::move(*k));
                 nested.push_back(std::move(inspection));
             }
             auto complaints = query_records(

@@ -56,7 +56,7 @@ public:
         write("BAT0/type", "Battery");
         write("AC/type", "Mains");
         report(100, ChargeState::full, true);
-        power_ = SysfsPower::open(io, {dir_.path(), 20ms, kLow}).value();
+        power_ = SysfsPower::open(io, {dir_.path(), 20ms, kLow, false}).value();
     }
     Power& power() override { return *power_; }
     void report(int percent, ChargeState charge, bool external) override {

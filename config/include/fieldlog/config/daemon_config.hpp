@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,7 +33,10 @@ struct SyncConfig {
     std::size_t chunk_bytes = std::size_t{1} << 20;      // photo upload chunk, at most 4 MiB
     std::chrono::milliseconds retry_initial{1000};       // backoff after a failed request
     std::chrono::milliseconds retry_max{300'000};
-    std::chrono::milliseconds probe_interval{60'000};   // backoff base while the link is down
+    std::chrono::milliseconds probe_interval{120'000};  // backoff base while out of reach
+    // Longest wait between probes of a server out of reach; unset: max(retry_max,
+    // probe_interval). A link change, a dock or the operator tries at once whatever it is.
+    std::optional<std::chrono::milliseconds> probe_max;
     std::chrono::milliseconds request_timeout{30'000};  // one HTTP exchange, connect included
 
     bool operator==(const SyncConfig&) const = default;
@@ -71,7 +75,10 @@ struct CameraConfig {
 struct PowerConfig {
     bool enabled = false;                                          // true when the table is present
     std::filesystem::path sysfs_root = "/sys/class/power_supply";  // tests point it elsewhere
-    std::chrono::milliseconds poll_interval{30'000};
+    // The safety net under the kernel's power_supply uevents, which carry every change a
+    // driver reports: a reading this often all the same, for gauges that report level changes
+    // to nobody.
+    std::chrono::milliseconds poll_interval{300'000};
     int low_battery_percent = 15;
     int low_battery_hysteresis_percent = 5;
 

@@ -41,6 +41,20 @@ struct GpioDockConfig {
     bool operator==(const GpioDockConfig&) const = default;
 };
 
+// How the status LEDs blink ([gpio] syncing_blink_ms, error_blink_ms, low_battery_flash_ms,
+// low_battery_period_ms): some housings diffuse a fast blink into a glow, and some inspectors
+// want the error blink told apart from syncing at a glance. Defaults are the driver's.
+struct GpioLedTimingConfig {
+    std::chrono::milliseconds syncing_blink{1000};  // one on-off cycle while syncing
+    std::chrono::milliseconds error_blink{200};     // one on-off cycle when something is wrong
+    // Each flash of the double flash, and the gap between them; then one double flash to the
+    // next.
+    std::chrono::milliseconds low_battery_flash{120};
+    std::chrono::milliseconds low_battery_period{2000};
+
+    bool operator==(const GpioLedTimingConfig&) const = default;
+};
+
 struct GpioConfig {
     bool enabled = false;  // true when the table is present
     // libgpiod: the kernel's GPIO character devices. simulated: lines in memory, driven over the
@@ -51,6 +65,7 @@ struct GpioConfig {
     std::optional<GpioDockConfig> dock;
     std::optional<GpioLineConfig> status_led;
     std::optional<GpioLineConfig> battery_led;  // only together with status_led
+    GpioLedTimingConfig led_timing;
 
     bool operator==(const GpioConfig&) const = default;
 };

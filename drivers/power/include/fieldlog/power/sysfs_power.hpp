@@ -4,7 +4,10 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "fieldlog/files.hpp"
 #include "fieldlog/power/power.hpp"
 
 namespace boost::asio {
@@ -16,9 +19,14 @@ namespace fieldlog::power {
 struct SysfsPowerConfig {
     // Tests point this at a tree of their own.
     std::filesystem::path root = "/sys/class/power_supply";
-    // Each reading wakes the device: the default keeps an idle one at two wake-ups a minute.
-    std::chrono::milliseconds poll_interval = std::chrono::seconds(30);
+    // A reading on a timer as well as on uevents, for gauges that announce no level changes;
+    // each wakes the device, so it is slow by default. Tests use a short one with a fixture tree,
+    // which the kernel sends no uevents for.
+    std::chrono::milliseconds poll_interval = std::chrono::minutes(5);
     LowBatteryConfig low_battery;
+    // Read again on each power_supply uevent from the kernel (UeventWatch). Off in tests that
+    // count the loop's wake-ups, since the host's own supplies could send one.
+    bool watch_uevents = true;
 };
 
 // Checks poll_interval (1 ms to 1 hour) and low_battery.
@@ -36,9 +44,15 @@ struct SysfsPowerConfig {
 class SysfsPower final : public Power {
 public:
     // Reads once at once (a failed reading is a state, reported by state(), not a failure to
-    // open), then every poll_interval. Fails only on a bad config.
+    // open), then on each power_supply uevent and every poll_interval. Fails only on a bad
+    // config: without a uevent socket it polls alone, and uevent_error() says why.
     [[nodiscard]] static Result<std::unique_ptr<SysfsPower>> open(boost::asio::io_context& io,
                                                                   const SysfsPowerConfig& config);
+    // The same with uevents read from a datagram socket of the caller's instead of the kernel's
+    // (one end of a socketpair in tests); config.watch_uevents is ignored.
+    [[nodiscard]] static Result<std::unique_ptr<SysfsPower>> open(boost::asio::io_context& io,
+                                                                  const SysfsPowerConfig& config,
+                                                                  UniqueFd uevent_socket);
     ~SysfsPower() override;
     SysfsPower(const SysfsPower&) = delete;
     SysfsPower& operator=(const SysfsPower&) = delete;
@@ -48,9 +62,16 @@ public:
     // Reads now, e.g. when the dock line says a charger came or went, rather than at the next
     // poll; the poll schedule is kept. Handlers run inside this call when the state changed.
     void refresh();
+    // Why changes are not watched (the supply is then only polled); empty while they are, or
+    // when watch_uevents is off.
+    const std::string& uevent_error() const;
 
 private:
     struct Impl;
+    // uevents: nothing when not watched, else the socket or why there is none.
+    [[nodiscard]] static Result<std::unique_ptr<SysfsPower>> start(
+        boost::asio::io_context& io, const SysfsPowerConfig& config,
+        std::optional<Result<UniqueFd>> uevents);
     explicit SysfsPower(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;
 };

@@ -25,7 +25,7 @@ std::string sync_progress_line(const boost::json::object& status);
 bool verify_found_problems(const boost::json::object& result);
 
 // An `export` result as CSV: one section per record kind (inspections, measurements, photos,
-// complaints, document batches, rectifications), each a header row and its records, sections
+// marks, complaints, document batches, rectifications), each a header row and its records, sections
 // separated by an empty line. Every row starts with the kind of its record ("record" in the
 // header), so a section can be told apart and rows filtered without reading the layout. Times are
 // UTC ISO text; lists are joined with "; ".
