@@ -99,48 +99,40 @@ const char* inspection_result = R"({"inspection": {"id": "I-1", "status": "open"
     "site_id": "wwtp-east", "site_name": "East plant", "kind": "wastewater_discharge"},
     "measurements": [], "comparisons": [], "photos": [], "rectifications": []})";
 
-const char* marks_result = R"({"inspection_id": "I-1", "marks": [{"id": "K-1",
-    "inspection_id": "I-1", "label": "drums by the gate", "source": "button",
-    "device_time_ms": 1795566600000, "gnss_time_ms": null, "lat": 30.5, "lon": 114.25}]})";
+const char* marks = R"([{"id": "K-1", "inspection_id": "I-1", "label": "drums by the gate",
+    "source": "button", "device_time_ms": 1795566600000, "gnss_time_ms": null, "lat": 30.5,
+    "lon": 114.25}])";
 
-TEST_F(AppTest, InspectionShowIncludesTheMarksSetInIt) {
-    FakeDaemon daemon(dir_ / "control.sock", std::vector<std::string>{ok_reply(inspection_result),
-                                                                      ok_reply(marks_result)});
+std::string inspection_with_marks() {
+    json::object result = json::parse(inspection_result).as_object();
+    result["marks"] = json::parse(marks);
+    return json::serialize(result);
+}
+
+// The daemon's inspection.show carries the marks: one request, and the fake daemon answers only
+// one, so a second would fail the command.
+TEST_F(AppTest, InspectionShowPrintsTheMarksFromItsOneRequest) {
+    FakeDaemon daemon(dir_ / "control.sock", ok_reply(inspection_with_marks()));
     Outcome outcome = run_cli({"inspection", "show", "I-1"});
     ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
     EXPECT_NE(outcome.out.find("\nmarks\n"), std::string::npos) << outcome.out;
     EXPECT_NE(outcome.out.find("drums by the gate"), std::string::npos) << outcome.out;
     EXPECT_NE(outcome.out.find("30.5, 114.25"), std::string::npos) << outcome.out;
-    auto requests = daemon.received_all();
-    ASSERT_EQ(requests.size(), 2u);
-    EXPECT_EQ(json::parse(requests[1]),
-              json::parse(R"({"op": "mark.list", "args": {"inspection_id": "I-1"}})"));
+    EXPECT_EQ(json::parse(daemon.received()),
+              json::parse(R"({"op": "inspection.show", "args": {"inspection_id": "I-1"}})"));
 }
 
 TEST_F(AppTest, InspectionShowJsonCarriesTheMarks) {
-    FakeDaemon daemon(dir_ / "control.sock", std::vector<std::string>{ok_reply(inspection_result),
-                                                                      ok_reply(marks_result)});
+    FakeDaemon daemon(dir_ / "control.sock", ok_reply(inspection_with_marks()));
     Outcome outcome = run_cli({"inspection", "show", "I-1", "--json"});
     ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
     json::object printed = json::parse(outcome.out).as_object();
-    EXPECT_EQ(printed.at("marks"), json::parse(marks_result).at("marks"));
+    EXPECT_EQ(printed.at("marks"), json::parse(marks));
     EXPECT_EQ(printed.at("inspection").at("id"), "I-1");
 }
 
-TEST_F(AppTest, InspectionShowAsksNoMoreWhenTheDaemonSentTheMarks) {
-    json::object with_marks = json::parse(inspection_result).as_object();
-    with_marks["marks"] = json::parse(marks_result).at("marks");
-    FakeDaemon daemon(dir_ / "control.sock", ok_reply(json::serialize(with_marks)));
-    Outcome outcome = run_cli({"inspection", "show", "I-1"});
-    ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
-    EXPECT_NE(outcome.out.find("drums by the gate"), std::string::npos) << outcome.out;
-    EXPECT_EQ(daemon.received_all().size(), 1u);
-}
-
-TEST_F(AppTest, InspectionShowWithoutMarkListStillShowsTheInspection) {
-    FakeDaemon daemon(dir_ / "control.sock",
-                      std::vector<std::string>{ok_reply(inspection_result),
-                                               error_reply("invalid_argument", "unknown op")});
+TEST_F(AppTest, InspectionShowFromADaemonWithoutMarksShowsNone) {
+    FakeDaemon daemon(dir_ / "control.sock", ok_reply(inspection_result));
     Outcome outcome = run_cli({"inspection", "show", "I-1"});
     ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
     EXPECT_NE(outcome.out.find("inspection I-1 (open)"), std::string::npos) << outcome.out;

@@ -23,18 +23,7 @@ bool wait_readable(int fd) {
 }  // namespace
 
 FakeDaemon::FakeDaemon(const std::filesystem::path& socket_path, std::optional<std::string> reply)
-    : listener_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    replies_.push_back(std::move(reply));
-    listen_on(socket_path);
-}
-
-FakeDaemon::FakeDaemon(const std::filesystem::path& socket_path, std::vector<std::string> replies)
-    : listener_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    for (auto& reply : replies) replies_.emplace_back(std::move(reply));
-    listen_on(socket_path);
-}
-
-void FakeDaemon::listen_on(const std::filesystem::path& socket_path) {
+    : listener_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)), reply_(std::move(reply)) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::string path = socket_path.string();
@@ -56,46 +45,34 @@ FakeDaemon::~FakeDaemon() {
 
 std::string FakeDaemon::received() {
     if (thread_.joinable()) thread_.join();
-    return requests_.empty() ? std::string() : requests_.front();
-}
-
-std::vector<std::string> FakeDaemon::received_all() {
-    if (thread_.joinable()) thread_.join();
-    return requests_;
+    return request_;
 }
 
 void FakeDaemon::serve() {
-    for (const auto& reply : replies_) {
-        if (!serve_one(reply)) return;
-    }
-}
-
-bool FakeDaemon::serve_one(const std::optional<std::string>& reply) {
-    if (!wait_readable(listener_.get())) return false;
+    if (!wait_readable(listener_.get())) return;
     UniqueFd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!connection) return false;
+    if (!connection) return;
     std::string buffer;
     char chunk[4096];
     while (buffer.find('\n') == std::string::npos && wait_readable(connection.get())) {
         ssize_t n = ::recv(connection.get(), chunk, sizeof chunk, 0);
-        if (n <= 0) return false;
+        if (n <= 0) return;
         buffer.append(chunk, static_cast<std::size_t>(n));
     }
-    requests_.push_back(buffer.substr(0, buffer.find('\n')));
-    if (!reply) {
+    request_ = buffer.substr(0, buffer.find('\n'));
+    if (!reply_) {
         // Silent: hold the connection until the client closes it on its timeout.
         while (wait_readable(connection.get()) &&
                ::recv(connection.get(), chunk, sizeof chunk, 0) > 0) {
         }
-        return false;
+        return;
     }
-    std::string_view rest = *reply;
+    std::string_view rest = *reply_;
     while (!rest.empty()) {
         ssize_t n = ::send(connection.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
-        if (n <= 0) return false;
+        if (n <= 0) return;
         rest.remove_prefix(static_cast<std::size_t>(n));
     }
-    return true;
 }
 
 }  // namespace fieldlog::cli::testing

@@ -96,7 +96,7 @@ TEST(FormatHuman, VerifyReportsChainOrEachProblem) {
                            "head_seq": 120, "problems": []})");
     EXPECT_FALSE(verify_found_problems(good));
     EXPECT_EQ(format_human("verify", good),
-              "evidence chain OK: 120 entries, 87 records, head 120\n");
+              "evidence chain OK: 120 entries, 87 records; head signed at entry 120\n");
 
     auto bad = object(R"({"ok": false, "entries_checked": 120, "records_checked": 87,
         "head_seq": 120, "problems": [
@@ -108,6 +108,46 @@ TEST(FormatHuman, VerifyReportsChainOrEachProblem) {
               "seq 90: photo P-2: blob missing\n");
 
     EXPECT_TRUE(verify_found_problems(object(R"({"problems": []})")));
+}
+
+TEST(FormatHuman, VerifyNamesEntriesAfterTheSignedHead) {
+    auto all_signed = object(R"({"ok": true, "entries_checked": 120, "records_checked": 87,
+                                 "head_seq": 120, "unsigned_entries": 0, "problems": []})");
+    EXPECT_EQ(format_human("verify", all_signed),
+              "evidence chain OK: 120 entries, 87 records; head signed at entry 120\n");
+    auto tail = object(R"({"ok": true, "entries_checked": 120, "records_checked": 87,
+                           "head_seq": 117, "unsigned_entries": 3, "problems": []})");
+    EXPECT_FALSE(verify_found_problems(tail));
+    EXPECT_EQ(format_human("verify", tail),
+              "evidence chain OK: 120 entries, 87 records; head signed at entry 117, 3 newer "
+              "entries chained to it but not yet signed\n");
+    auto one = object(R"({"ok": true, "entries_checked": 5, "records_checked": 4,
+                          "head_seq": 4, "unsigned_entries": 1, "problems": []})");
+    EXPECT_TRUE(contains(format_human("verify", one), "1 newer entry chained to it"));
+}
+
+TEST(FormatHuman, StatusShowsHowFarTheChainHeadIsSigned) {
+    auto outbox_line = [](std::string_view outbox) {
+        return format_human("status", object(std::string(R"({"device_id": "dev-1", "outbox": )") +
+                                             std::string(outbox) + "}"));
+    };
+    std::string signed_text = outbox_line(
+        R"({"pending_entries": 0, "pending_bytes": 0, "head_seq": 41, "signed_head_seq": 41})");
+    EXPECT_TRUE(contains(signed_text, "waiting, chain head 41, signed\n")) << signed_text;
+    std::string trailing = outbox_line(
+        R"({"pending_entries": 2, "pending_bytes": 10, "head_seq": 41, "signed_head_seq": 39})");
+    EXPECT_TRUE(contains(trailing,
+                         "waiting, chain head 41, signed at 39 (2 newer entries chained, not yet "
+                         "signed)\n"))
+        << trailing;
+    std::string beyond = outbox_line(
+        R"({"pending_entries": 0, "pending_bytes": 0, "head_seq": 41, "signed_head_seq": 43})");
+    EXPECT_TRUE(contains(beyond, "signed at 43, beyond the chain: run 'fieldlog verify'"))
+        << beyond;
+    // A daemon that does not report the signed head: the line as it was.
+    std::string older =
+        outbox_line(R"({"pending_entries": 0, "pending_bytes": 0, "head_seq": 41})");
+    EXPECT_TRUE(contains(older, "waiting, chain head 41\n")) << older;
 }
 
 TEST(FormatHuman, ControlCharactersFromRecordsNeverReachTheTerminal) {

@@ -180,6 +180,85 @@ TEST_F(InspectionService, DeviceLogKeepsNewestEntriesAndStillVerifies) {
     EXPECT_TRUE(ok("verify").at("ok").as_bool());
 }
 
+TEST_F(InspectionService, RecordsTakeTheFixOfTheirRequest) {
+    fix_ = Fix{30.5, 114.25, 1'795'564'799'000};
+    auto started = ok("inspection.start", R"({"site_id": "wwtp-east",
+        "kind": "wastewater_discharge", "inspectors": ["A"]})")
+                       .at("inspection")
+                       .as_object();
+    EXPECT_EQ(started.at("lat").as_double(), 30.5);
+    EXPECT_EQ(started.at("lon").as_double(), 114.25);
+    EXPECT_EQ(started.at("gnss_time_ms").as_int64(), 1'795'564'799'000);
+    auto m = ok("measurement.add", R"({"parameter": "COD", "value": 75, "unit": "mg/L"})")
+                 .at("measurement")
+                 .as_object();
+    EXPECT_EQ(m.at("lat").as_double(), 30.5);
+    EXPECT_EQ(m.at("lon").as_double(), 114.25);
+    EXPECT_EQ(m.at("gnss_time_ms").as_int64(), 1'795'564'799'000);
+    ok("inspection.close");
+
+    // A position typed at the start wins over the receiver's; the GNSS time is still the fix's.
+    auto typed = ok("inspection.start", R"({"site_id": "wwtp-east",
+        "kind": "wastewater_discharge", "inspectors": ["A"], "lat": 31.25, "lon": 115.5})")
+                     .at("inspection")
+                     .as_object();
+    EXPECT_EQ(typed.at("lat").as_double(), 31.25);
+    EXPECT_EQ(typed.at("lon").as_double(), 115.5);
+    EXPECT_EQ(typed.at("gnss_time_ms").as_int64(), 1'795'564'799'000);
+
+    fix_.reset();
+    auto unplaced = ok("measurement.add", R"({"parameter": "SS", "value": 8, "unit": "mg/L"})")
+                        .at("measurement")
+                        .as_object();
+    EXPECT_TRUE(unplaced.at("lat").is_null());
+    EXPECT_TRUE(unplaced.at("gnss_time_ms").is_null());
+    EXPECT_TRUE(ok("verify").at("ok").as_bool());
+}
+
+// The head is signed lazily: status shows how far the signature reaches, and verify signs
+// the newest entry before it checks, so nothing it reports is left unsigned.
+class LazilySignedHead : public ServiceTest {
+protected:
+    LazilySignedHead() { head_sign_interval_ = std::chrono::hours(24); }
+};
+
+TEST_F(LazilySignedHead, StatusShowsTheSignedHeadTrailingUntilVerifySignsIt) {
+    start_inspection();
+    ok("measurement.add", R"({"parameter": "COD", "value": 75, "unit": "mg/L"})");
+    ok("measurement.add", R"({"parameter": "SS", "value": 8, "unit": "mg/L"})");
+    auto before = ok("status").at("outbox").as_object();
+    const std::int64_t head = before.at("head_seq").as_int64();
+    ASSERT_GE(head, 3);
+    EXPECT_LT(before.at("signed_head_seq").as_int64(), head);
+
+    auto report = ok("verify");
+    EXPECT_TRUE(report.at("ok").as_bool()) << json::serialize(report);
+    EXPECT_EQ(report.at("head_seq").as_int64(), head);
+    EXPECT_EQ(report.at("unsigned_entries").as_int64(), 0);
+
+    auto after = ok("status").at("outbox").as_object();
+    EXPECT_EQ(after.at("head_seq").as_int64(), head);
+    EXPECT_EQ(after.at("signed_head_seq").as_int64(), head);
+}
+
+TEST_F(InspectionService, InspectionShowCarriesItsMarksAsMarkListReturnsThem) {
+    auto first = start_inspection();
+    ok("mark.add", R"({"label": "outfall"})");
+    ok("mark.add", R"({"label": "drums", "source": "button"})");
+    ok("inspection.close");
+    auto second = start_inspection("hw-store-c7");
+
+    auto shown = ok("inspection.show", R"({"inspection_id": ")" + first + R"("})");
+    const auto& marks = shown.at("marks").as_array();
+    ASSERT_EQ(marks.size(), 2u);
+    EXPECT_EQ(marks.at(0).at("label").as_string(), "outfall");
+    EXPECT_EQ(marks.at(1).at("source").as_string(), "button");
+    EXPECT_EQ(shown.at("marks"),
+              ok("mark.list", R"({"inspection_id": ")" + first + R"("})").at("marks"));
+    auto other = ok("inspection.show", R"({"inspection_id": ")" + second + R"("})");
+    EXPECT_TRUE(other.at("marks").as_array().empty());
+}
+
 TEST_F(InspectionService, UnknownOperationAndArgumentsAreRefused) {
     fails("inspection.teleport", "{}", Errc::invalid_argument);
     auto message = fails("status", R"({"verbose": true})", Errc::invalid_argument);

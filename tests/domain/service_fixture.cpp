@@ -14,11 +14,13 @@ void ServiceTest::SetUp() {
     options.data_dir = dir_ / "data";
     options.device_id = "test-device";
     options.wall_clock_ms = [this] { return now_ms_.load(); };
+    options.head_sign_interval = head_sign_interval_;
     auto opened = store::Store::open(options, all_record_kinds());
     ASSERT_TRUE(opened) << opened.error().to_string();
     store_ = std::move(*opened);
     ServiceOptions service_options;
     service_options.wall_clock_ms = [this] { return now_ms_.load(); };
+    service_options.current_fix = [this] { return fix_; };
     service_options.default_utc_offset_minutes = 8 * 60;
     service_ = std::make_unique<InspectionService>(
         *store_, std::make_shared<const config::ReferenceData>(std::move(*reference)),

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <chrono>
 #include <memory>
+#include <optional>
 
 #include "fieldlog/domain/service.hpp"
 #include "temp_dir.hpp"
@@ -28,6 +30,11 @@ protected:
     std::int64_t pending_outbox();
     std::string start_inspection(std::string_view site = "wwtp-east");
 
+    // A fixture that must see the head before it is signed sets a long interval in its
+    // constructor, so only a signed read (verify, export) or close signs it.
+    std::chrono::milliseconds head_sign_interval_{std::chrono::seconds(1)};
+    // The receiver's fix as the service sees it; read on the test thread, where requests start.
+    std::optional<Fix> fix_;
     fieldlog::testing::TempDir dir_;
     std::atomic<std::int64_t> now_ms_{1'795'564'800'000};  // 2026-11-25T00:00:00Z
     std::unique_ptr<store::Store> store_;

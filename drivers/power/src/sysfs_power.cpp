@@ -288,6 +288,13 @@ struct SysfsPower::Impl : std::enable_shared_from_this<SysfsPower::Impl> {
         };
     }
 
+    // The poll carries on alone; uevent_error() says why.
+    UeventWatch::ErrorListener on_uevent_error() {
+        return [weak = weak_from_this()](const Error& error) {
+            if (auto self = weak.lock()) self->uevent_error = error.message();
+        };
+    }
+
     SysfsPowerConfig config;
     std::unique_ptr<UeventWatch> uevents;
     std::string uevent_error;
@@ -320,7 +327,8 @@ Result<std::unique_ptr<SysfsPower>> SysfsPower::start(boost::asio::io_context& i
     if (uevents && !*uevents) {
         impl->uevent_error = uevents->error().message();
     } else if (uevents) {
-        auto watch = UeventWatch::open(io, std::move(**uevents), "power_supply", impl->on_uevent());
+        auto watch = UeventWatch::open(io, std::move(**uevents), "power_supply", impl->on_uevent(),
+                                       impl->on_uevent_error());
         if (watch) {
             impl->uevents = std::move(*watch);
         } else {

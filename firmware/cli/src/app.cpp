@@ -91,23 +91,6 @@ Result<Reply> exchange_with_progress(const Invocation& invocation, const Exchang
     return waiting.get();
 }
 
-// inspection.show from a daemon whose reply has no marks: they come from mark.list, so the
-// inspector sees the marks set in an inspection with the rest of it. A daemon that refuses
-// mark.list leaves them out rather than failing the whole command.
-Result<Reply> add_marks(const Invocation& invocation, Reply shown, const ExchangeOptions& options) {
-    if (!shown.ok || shown.result.contains("marks")) return shown;
-    const json::value* id = invocation.args.if_contains("inspection_id");
-    if (id == nullptr) return shown;
-    const json::object request{{"op", "mark.list"}, {"args", {{"inspection_id", *id}}}};
-    auto marks = exchange(invocation.socket_path, request, options);
-    if (!marks) return marks.error();
-    if (const json::value* list = marks->result.if_contains("marks");
-        marks->ok && list != nullptr && list->is_array()) {
-        shown.result["marks"] = *list;
-    }
-    return shown;
-}
-
 }  // namespace
 
 int run(std::span<const std::string> args, const std::optional<std::string>& socket_from_env,
@@ -126,9 +109,6 @@ int run(std::span<const std::string> args, const std::optional<std::string>& soc
             run_options.progress && invocation.op == "sync" && invocation.args.contains("wait");
         auto reply = progress ? exchange_with_progress(invocation, options, run_options, err)
                               : exchange(invocation.socket_path, invocation.request(), options);
-        if (reply && invocation.op == "inspection.show") {
-            reply = add_marks(invocation, std::move(*reply), options);
-        }
         if (!reply) {
             return local_failure(err, reply.error());
         }

@@ -429,6 +429,27 @@ std::string battery_text(const json::object& r) {
     return out;
 }
 
+// "1 newer entry", "3 newer entries".
+std::string newer_entries(std::int64_t n) {
+    return std::to_string(n) + (n == 1 ? " newer entry" : " newer entries");
+}
+
+// How far the signature reaches behind status.outbox.head_seq: ", signed", ", signed at 40 (1
+// newer entry chained, not yet signed)"; empty from a daemon that does not say. The head is
+// signed lazily, about a second after writes, so a short unsigned tail is normal.
+std::string signed_head_text(const json::object& outbox) {
+    auto head = text::integer(outbox, "head_seq");
+    auto signed_head = text::integer(outbox, "signed_head_seq");
+    if (!head || !signed_head) return "";
+    if (*signed_head == *head) return ", signed";
+    if (*signed_head > *head) {
+        return ", signed at " + std::to_string(*signed_head) +
+               ", beyond the chain: run 'fieldlog verify'";
+    }
+    return ", signed at " + std::to_string(*signed_head) + " (" +
+           newer_entries(*head - *signed_head) + " chained, not yet signed)";
+}
+
 std::string sync_result(const json::object& r) {
     std::string state = field(text::object_at(r, "sync"), "state");
     if (text::flag(r, "drained")) return "outbox drained (sync " + state + ")\n";
@@ -470,7 +491,7 @@ std::string status(const json::object& r) {
             {"outbox",
              field(outbox, "pending_entries") + " entries (" +
                  (pending_bytes ? text::bytes_text(*pending_bytes) : std::string(text::none)) +
-                 ") waiting, chain head " + field(outbox, "head_seq")},
+                 ") waiting, chain head " + field(outbox, "head_seq") + signed_head_text(outbox)},
             {"records", records},
             {"sync", sync_text(r)},
             {"sync error", nested_text(r, "sync", "last_error")},
@@ -612,8 +633,15 @@ std::string document_summary(const json::object& r) {
 
 std::string verify(const json::object& r) {
     if (!verify_found_problems(r)) {
-        return "evidence chain OK: " + field(r, "entries_checked") + " entries, " +
-               field(r, "records_checked") + " records, head " + field(r, "head_seq") + "\n";
+        std::string out = "evidence chain OK: " + field(r, "entries_checked") + " entries, " +
+                          field(r, "records_checked") + " records; head signed at entry " +
+                          field(r, "head_seq");
+        // Only when the device could not sign before checking (verify signs first): those
+        // entries are linked to the signed one, but no signature covers them yet.
+        if (auto tail = text::integer(r, "unsigned_entries"); tail && *tail > 0) {
+            out += ", " + newer_entries(*tail) + " chained to it but not yet signed";
+        }
+        return out + "\n";
     }
     std::string out;
     for_each_object(text::array_at(r, "problems"), [&](const json::object& p) {

@@ -7,12 +7,25 @@
 
 namespace fieldlog {
 
+namespace {
+
+// OpenSSL 3 looks the algorithm up again on every digest begun with EVP_sha256(), about half
+// the cost of hashing a short input such as a chain entry, so it is fetched once per process
+// (and never freed: hashing may run until exit). EVP_sha256() stays the fallback should the
+// fetch fail.
+const EVP_MD* sha256_md() {
+    static EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();
+}
+
+}  // namespace
+
 struct Sha256Hasher::Impl {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
 };
 
 Sha256Hasher::Sha256Hasher() : impl_(std::make_unique<Impl>()) {
-    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), EVP_sha256(), nullptr) != 1) {
+    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), sha256_md(), nullptr) != 1) {
         throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
     }
 }
@@ -33,13 +46,22 @@ Sha256 Sha256Hasher::finish() {
     Sha256 out{};
     unsigned int len = 0;
     EVP_DigestFinal_ex(impl_->ctx.get(), out.data(), &len);
-    EVP_DigestInit_ex(impl_->ctx.get(), EVP_sha256(), nullptr);
+    EVP_DigestInit_ex(impl_->ctx.get(), sha256_md(), nullptr);
     return out;
 }
 
 Sha256 sha256(std::span<const std::uint8_t> data) {
+    // One context per thread, reset by each init rather than allocated per call: the store
+    // hashes every record and chain entry it writes.
+    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(
+        EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     Sha256 out{};
     unsigned int len = 0;
+    if (context && EVP_DigestInit_ex2(context.get(), sha256_md(), nullptr) == 1 &&
+        EVP_DigestUpdate(context.get(), data.data(), data.size()) == 1 &&
+        EVP_DigestFinal_ex(context.get(), out.data(), &len) == 1) {
+        return out;
+    }
     EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
     return out;
 }

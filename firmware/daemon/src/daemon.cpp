@@ -540,7 +540,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const std::filesystem::path& confi
     if (impl->uploader) {
         // A link coming up is the moment to try; without netlink the probes still run.
         auto network = sync::client::NetworkWatch::open(
-            impl->io, [raw] { raw->uploader->notify_network_changed(); });
+            impl->io, [raw] { raw->uploader->notify_network_changed(); },
+            std::chrono::milliseconds(500),
+            [](const Error& error) {
+                log_line("warning", "network-change events stopped, sync relies on its probes: " +
+                                        error.message());
+            });
         if (network) {
             impl->network = std::move(*network);
         } else {

@@ -4,6 +4,7 @@
 #include "fieldlog/digest.hpp"
 #include "fieldlog/discharge/parameters.hpp"
 #include "operations.hpp"
+#include "placement.hpp"
 
 namespace fieldlog::domain::ops {
 
@@ -103,19 +104,16 @@ Result<Job> inspection_start(const Context& c, const json::object& args) {
     if (!lon) return lon.error();
     if (auto ok = check_coordinates(*a, *lat, *lon); !ok) return ok.error();
 
-    std::optional<double> at_lat = *lat;
-    std::optional<double> at_lon = *lon;
-    std::optional<std::int64_t> gnss_time;
-    if (c.fix) {
-        gnss_time = c.fix->gnss_time_ms;
-        if (!at_lat) {
-            at_lat = c.fix->lat;
-            at_lon = c.fix->lon;
-        }
+    // A position the inspector typed wins over the receiver's; the GNSS time still comes from
+    // the fix, as it dates the record rather than places it.
+    Placement at = placement_of(c.fix);
+    if (*lat) {
+        at.lat = *lat;
+        at.lon = *lon;
     }
     return Job{[site_id = *site_id, site_name = site->name, kind = **kind,
-                inspectors = json_text(to_array(*inspectors)), notes = notes->value_or(""), at_lat,
-                at_lon, gnss_time](store::WriteContext& ctx) -> Result<json::value> {
+                inspectors = json_text(to_array(*inspectors)), notes = notes->value_or(""),
+                at](store::WriteContext& ctx) -> Result<json::value> {
                    auto open = open_inspection(ctx.db());
                    if (!open) return open.error();
                    if (*open) {
@@ -138,13 +136,13 @@ Result<Job> inspection_start(const Context& c, const json::object& args) {
                        .bind(4, kind)
                        .bind(5, inspectors)
                        .bind(6, ctx.now_ms())
-                       .bind(7, gnss_time)
-                       .bind(8, at_lat)
-                       .bind(9, at_lon)
+                       .bind(7, at.gnss_time_ms)
+                       .bind(8, at.lat)
+                       .bind(9, at.lon)
                        .bind(10, notes)
                        .bind(11, ctx.next_seq());
                    if (auto done = (*insert)->run(); !done) return done.error();
-                   if (auto seq = ctx.append(inspection_kind(), id, gnss_time); !seq) {
+                   if (auto seq = ctx.append(inspection_kind(), id, at.gnss_time_ms); !seq) {
                        return seq.error();
                    }
                    auto record = require_record(ctx.db(), inspection_kind(), id, "inspection");
@@ -239,6 +237,10 @@ Result<Job> inspection_show(const Context& c, const json::object& args) {
                    auto photos = query_records(
                        db, photo_kind(), "WHERE inspection_id = ?1 ORDER BY last_seq", bind_id);
                    if (!photos) return photos.error();
+                   // As mark.list returns them, so a client needs no second request for them.
+                   auto marks = query_records(
+                       db, mark_kind(), "WHERE inspection_id = ?1 ORDER BY last_seq", bind_id);
+                   if (!marks) return marks.error();
                    auto rectifications = query_records(
                        db, rectification_kind(),
                        "WHERE inspection_id = ?1 OR verified_inspection_id = ?1 ORDER BY "
@@ -247,15 +249,17 @@ Result<Job> inspection_show(const Context& c, const json::object& args) {
                    if (!rectifications) return rectifications.error();
                    auto comparisons = comparisons_for(db, id);
                    if (!comparisons) return comparisons.error();
-                   json::array m, p, r;
+                   json::array m, p, k, r;
                    for (auto& x : *measurements) m.push_back(std::move(x));
                    for (auto& x : *photos) p.push_back(std::move(x));
+                   for (auto& x : *marks) k.push_back(std::move(x));
                    for (auto& x : *rectifications) {
                        r.push_back(with_rectification_flags(std::move(x), now));
                    }
                    out["measurements"] = std::move(m);
                    out["comparisons"] = std::move(*comparisons);
                    out["photos"] = std::move(p);
+                   out["marks"] = std::move(k);
                    out["rectifications"] = std::move(r);
                    return out;
                }};

@@ -4,6 +4,7 @@
 #include "fieldlog/digest.hpp"
 #include "fieldlog/discharge/judge.hpp"
 #include "operations.hpp"
+#include "placement.hpp"
 
 namespace fieldlog::domain::ops {
 
@@ -40,19 +41,12 @@ Result<Job> measurement_add(const Context& c, const json::object& args) {
         }
     }
 
-    std::optional<double> lat, lon;
-    std::optional<std::int64_t> gnss_time;
-    if (c.fix) {
-        lat = c.fix->lat;
-        lon = c.fix->lon;
-        gnss_time = c.fix->gnss_time_ms;
-    }
     return Job{
         [reference = c.reference, hint = c.open_hint, inspection_id = *inspection_id,
          reading = *reading, entered_value = *value, entered_unit = unit->value_or(""),
          point = point->value_or(""), method = method->value_or("field"), lab_sample = *lab_sample,
-         water_temp = *water_temp, lat, lon,
-         gnss_time](store::WriteContext& ctx) -> Result<json::value> {
+         water_temp = *water_temp,
+         at = placement_of(c.fix)](store::WriteContext& ctx) -> Result<json::value> {
             auto inspection = open_inspection_for_write(ctx.db(), *hint, inspection_id);
             if (!inspection) return inspection.error();
             discharge::Judgement judgement;
@@ -84,9 +78,9 @@ Result<Job> measurement_add(const Context& c, const json::object& args) {
                 {"exceedance_ratio", opt(stored_real(judgement.exceedance_ratio))},
                 {"note", judgement.note},
                 {"device_time_ms", ctx.now_ms()},
-                {"gnss_time_ms", opt(gnss_time)},
-                {"lat", opt(stored_real(lat))},
-                {"lon", opt(stored_real(lon))},
+                {"gnss_time_ms", opt(at.gnss_time_ms)},
+                {"lat", opt(stored_real(at.lat))},
+                {"lon", opt(stored_real(at.lon))},
             };
             auto insert = ctx.db().prepare(
                 "INSERT INTO measurements (id, inspection_id, parameter, value, unit, "
@@ -115,12 +109,12 @@ Result<Job> measurement_add(const Context& c, const json::object& args) {
                 .bind(16, judgement.exceedance_ratio)
                 .bind(17, judgement.note)
                 .bind(18, ctx.now_ms())
-                .bind(19, gnss_time)
-                .bind(20, lat)
-                .bind(21, lon)
+                .bind(19, at.gnss_time_ms)
+                .bind(20, at.lat)
+                .bind(21, at.lon)
                 .bind(22, ctx.next_seq());
             if (auto done = (*insert)->run(); !done) return done.error();
-            if (auto seq = ctx.append(measurement_kind(), id, record, gnss_time); !seq) {
+            if (auto seq = ctx.append(measurement_kind(), id, record, at.gnss_time_ms); !seq) {
                 return seq.error();
             }
             return json::object{{"measurement", std::move(record)}};

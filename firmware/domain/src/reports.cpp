@@ -74,6 +74,12 @@ Result<Job> status(const Context& c, const json::object& args) {
                    auto head = count_rows(db, "SELECT COALESCE(MAX(seq), 0) FROM chain_head");
                    if (!head) return head.error();
                    outbox["head_seq"] = *head;
+                   // From the database, not Store::outbox_stats(): this job already runs on the
+                   // store thread, which that call would wait for. Both read the committed head.
+                   auto signed_head =
+                       count_rows(db, "SELECT COALESCE(MAX(signed_seq), 0) FROM chain_head");
+                   if (!signed_head) return signed_head.error();
+                   outbox["signed_head_seq"] = *signed_head;
                    auto pages = count_rows(db, "PRAGMA page_count");
                    if (!pages) return pages.error();
                    auto page_size = count_rows(db, "PRAGMA page_size");
@@ -120,6 +126,7 @@ Result<Job> verify(const Context& c, const json::object& args) {
                                        {"entries_checked", report->entries_checked},
                                        {"records_checked", report->records_checked},
                                        {"head_seq", report->head_seq},
+                                       {"unsigned_entries", report->unsigned_entries},
                                        {"problems", std::move(problems)}};
                }};
 }

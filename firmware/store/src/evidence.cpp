@@ -1,37 +1,14 @@
 #include "fieldlog/store/evidence.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <map>
-#include <memory>
 #include <unordered_set>
 
-#include "chain_digest.hpp"
 #include "fieldlog/canonical_json.hpp"
 
 namespace fieldlog::store {
-
-namespace detail {
-
-Sha256 chain_sha256(std::string_view data) {
-    static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(
-        EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    Sha256 out{};
-    unsigned int length = 0;
-    if (algorithm == nullptr || !context ||
-        EVP_DigestInit_ex2(context.get(), algorithm, nullptr) != 1 ||
-        EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(context.get(), out.data(), &length) != 1) {
-        return sha256(data);
-    }
-    return out;
-}
-
-}  // namespace detail
 
 Sha256 genesis_hash(std::string_view device_id) {
     return sha256("fieldlog-chain-v1:" + std::string(device_id));
@@ -111,7 +88,7 @@ std::string entry_hash_fields_json(const ChainEntry& entry) {
 Sha256 compute_entry_hash(const ChainEntry& entry) {
     thread_local std::string input;
     write_entry_hash_input(entry, input);
-    return detail::chain_sha256(input);
+    return sha256(input);
 }
 
 std::string head_message(std::string_view device_id, std::int64_t seq, const Sha256& entry_hash) {

@@ -11,7 +11,6 @@
 #include <mutex>
 #include <thread>
 
-#include "chain_digest.hpp"
 #include "fieldlog/canonical_json.hpp"
 #include "fieldlog/clock.hpp"
 #include "fieldlog/files.hpp"
@@ -186,7 +185,7 @@ struct Store::Impl final : WriteContext {
         entry.kind = kind.name;
         entry.record_id = std::string(record_id);
         entry.action = "put";
-        entry.payload_hash = detail::chain_sha256(record_payload);
+        entry.payload_hash = sha256(record_payload);
         entry.prev_hash = head.hash;
         entry.device_time_ms = batch_time_ms;
         entry.gnss_time_ms = gnss_time_ms;
@@ -253,14 +252,20 @@ struct Store::Impl final : WriteContext {
         return status;
     }
 
+    // Notified after unlocking, so the woken thread does not block again on the mutex. No
+    // wake-up is lost: the thread tests queue and closing under the mutex before it waits.
     void submit(Task task) {
+        bool queued = false;
         {
             std::lock_guard lock(mutex);
             if (!closing) {
                 queue.push_back(std::move(task));
-                wake.notify_one();
-                return;
+                queued = true;
             }
+        }
+        if (queued) {
+            wake.notify_one();
+            return;
         }
         task.done(Error(Errc::unavailable, "the store is closing"));
     }
@@ -410,8 +415,9 @@ void Store::close() {
     {
         std::lock_guard lock(impl_->mutex);
         impl_->closing = true;
-        impl_->wake.notify_one();
     }
+    // After unlocking, as in submit(); the condition variable outlives the join below.
+    impl_->wake.notify_one();
     if (impl_->thread.joinable()) {
         impl_->thread.join();
     }

@@ -3,17 +3,12 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <array>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cerrno>
 #include <cstring>
 
-#include "fieldlog/files.hpp"
+#include "fieldlog/netlink_socket.hpp"
 
 namespace fieldlog::sync::client {
 
@@ -73,50 +68,25 @@ bool is_network_change(std::span<const std::byte> datagram) {
 
 struct NetworkWatch::Impl : std::enable_shared_from_this<NetworkWatch::Impl> {
     Impl(asio::io_context& io, Listener listener, std::chrono::milliseconds settle_time)
-        : descriptor(io), settle_timer(io), on_change(std::move(listener)), settle(settle_time) {}
+        : settle_timer(io), on_change(std::move(listener)), settle(settle_time) {}
 
-    asio::posix::stream_descriptor descriptor;
+    std::unique_ptr<NetlinkSocket> socket;
     asio::steady_timer settle_timer;
     Listener on_change;
     std::chrono::milliseconds settle;
     bool settling = false;
     bool stopped = false;
 
-    void wait() {
-        descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
-                              [self = shared_from_this()](const boost::system::error_code& ec) {
-                                  if (ec || self->stopped) return;
-                                  self->drain();
-                                  self->wait();
-                              });
-    }
-
-    void drain() {
-        // Every datagram waiting is read (the socket is non-blocking), and bounded per wake.
-        alignas(nlmsghdr) std::array<std::byte, 16384> buffer;
-        bool changed = false;
-        for (int i = 0; i < 64; ++i) {
-            ssize_t n = ::recv(descriptor.native_handle(), buffer.data(), buffer.size(), 0);
-            if (n < 0) {
-                // EAGAIN: drained. ENOBUFS: the kernel dropped messages; something changed.
-                if (errno == ENOBUFS) changed = true;
-                break;
-            }
-            if (n == 0) break;
-            if (is_network_change(std::span(buffer.data(), static_cast<std::size_t>(n)))) {
-                changed = true;
-            }
-        }
-        if (changed && !settling) {
-            settling = true;
-            settle_timer.expires_after(settle);
-            settle_timer.async_wait(
-                [self = shared_from_this()](const boost::system::error_code& ec) {
-                    self->settling = false;
-                    if (ec || self->stopped) return;
-                    if (self->on_change) self->on_change();
-                });
-        }
+    // Called once per wake that brought a change: a burst is told once, after it settled.
+    void changed() {
+        if (settling || stopped) return;
+        settling = true;
+        settle_timer.expires_after(settle);
+        settle_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            self->settling = false;
+            if (ec || self->stopped) return;
+            if (self->on_change) self->on_change();
+        });
     }
 };
 
@@ -125,33 +95,34 @@ NetworkWatch::NetworkWatch(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) 
 NetworkWatch::~NetworkWatch() { stop(); }
 
 Result<std::unique_ptr<NetworkWatch>> NetworkWatch::open(asio::io_context& io, Listener on_change,
-                                                         std::chrono::milliseconds settle) {
-    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
-    if (!fd) return errno_error(errno, "cannot open a netlink route socket", "NETLINK_ROUTE");
-    sockaddr_nl address{};
-    address.nl_family = AF_NETLINK;
-    address.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
-                        RTMGRP_IPV6_ROUTE;
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        return errno_error(errno, "cannot join the netlink route groups", "NETLINK_ROUTE");
-    }
+                                                         std::chrono::milliseconds settle,
+                                                         ErrorListener on_error) {
+    auto fd = NetlinkSocket::open_socket(NETLINK_ROUTE, RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+                                                            RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
+                                                            RTMGRP_IPV6_ROUTE);
+    if (!fd) return fd.error();
     auto impl = std::make_shared<Impl>(io, std::move(on_change), settle);
-    boost::system::error_code ec;
-    impl->descriptor.assign(fd.get(), ec);
-    if (ec) {
-        return Error(Errc::io, "cannot watch the netlink socket: " + ec.message());
-    }
-    fd.release();  // the descriptor owns (and closes) our own socket now
-    impl->wait();
+    NetlinkSocket::Handlers handlers;
+    handlers.matters = is_network_change;
+    // The socket lives inside impl, so its handlers hold impl weakly.
+    handlers.on_match = [weak = std::weak_ptr<Impl>(impl)] {
+        if (auto self = weak.lock()) self->changed();
+    };
+    handlers.on_error = std::move(on_error);
+    // Route messages come several to a datagram, one per route in a dump.
+    constexpr std::size_t max_datagram_bytes = 16384;
+    auto watched =
+        NetlinkSocket::watch(io, std::move(*fd), max_datagram_bytes, std::move(handlers));
+    if (!watched) return watched.error();
+    impl->socket = std::move(*watched);
     return std::unique_ptr<NetworkWatch>(new NetworkWatch(std::move(impl)));
 }
 
 void NetworkWatch::stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
-    boost::system::error_code ec;
     impl_->settle_timer.cancel();
-    impl_->descriptor.close(ec);
+    impl_->socket->stop();
 }
 
 }  // namespace fieldlog::sync::client

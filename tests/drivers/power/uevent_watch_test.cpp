@@ -1,6 +1,7 @@
 #include "fieldlog/power/uevent_watch.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
@@ -93,6 +94,57 @@ TEST_F(UeventSource, CallsOnceForEachWakeWithAMatchingEvent) {
     watch->stop();
     io_.poll();  // the cancelled wait
     EXPECT_EQ(calls, 1) << "nothing after stop";
+}
+
+TEST_F(UeventSource, AStreamSocketIsRefused) {
+    // A stream's end of file would make the socket readable for ever.
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    UniqueFd other(fds[1]);
+    auto watch = UeventWatch::open(io_, UniqueFd(fds[0]), "power_supply", [] {});
+    ASSERT_FALSE(watch);
+    EXPECT_EQ(watch.error().code(), Errc::invalid_argument);
+    EXPECT_NE(watch.error().message().find("datagram"), std::string::npos)
+        << watch.error().message();
+}
+
+// A UDP socket connected to a closed loopback port: its datagram comes back as ECONNREFUSED,
+// which the next read reports.
+UniqueFd refused_udp_socket() {
+    UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        return {};
+    }
+    probe.reset();
+    UniqueFd socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::send(socket.get(), "x", 1, 0) != 1) {
+        return {};
+    }
+    return socket;
+}
+
+TEST_F(UeventSource, AnUnreadableSocketIsReportedOnceAndLeftAlone) {
+    UniqueFd socket = refused_udp_socket();
+    ASSERT_TRUE(socket) << "cannot set up a refused UDP socket here";
+    int events = 0;
+    std::vector<std::string> errors;
+    auto watch = UeventWatch::open(
+                     io_, std::move(socket), "power_supply", [&] { ++events; },
+                     [&](const Error& error) { errors.push_back(error.message()); })
+                     .value();
+    EXPECT_TRUE(run_until([&] { return !errors.empty(); }));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("refused"), std::string::npos) << errors[0];
+    EXPECT_EQ(events, 0);
+    // Nothing is left to wake the loop: no retry, no spin.
+    EXPECT_EQ(io_.poll(), 0u);
+    EXPECT_EQ(errors.size(), 1u);
 }
 
 TEST_F(UeventSource, SysfsPowerReadsAtOnceOnAPowerSupplyEvent) {

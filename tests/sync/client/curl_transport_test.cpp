@@ -1,4 +1,4 @@
-// The libcurl transport against real servers on loopback: the scripted HTTP server, and
+// The libcurl transport against real servers on loopback: the scripted HTTP(S) server, and
 // `openssl s_server` for TLS, with certificates made for the test.
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -21,6 +20,7 @@
 #include "fieldlog/sync/client/upload_transport.hpp"
 #include "scripted_server.hpp"
 #include "temp_dir.hpp"
+#include "test_pki.hpp"
 
 namespace fieldlog::sync::client::testing {
 namespace {
@@ -103,16 +103,10 @@ TEST_F(Transport, RefusesAnOversizeReply) {
 }
 
 TEST_F(Transport, ReportsAServerThatIsNotThereAsUnavailable) {
-    // A port that was free a moment ago and has no listener now.
-    boost::asio::ip::tcp::acceptor probe(
-        io_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    auto port = probe.local_endpoint().port();
-    probe.close();
     TransportOptions options;
     options.allow_plain_http = true;
     auto transport = make(options);
-    auto answer =
-        exchange(*transport, {"POST", "http://127.0.0.1:" + std::to_string(port), {}, ""});
+    auto answer = exchange(*transport, {"POST", closed_port_url(), {}, ""});
     ASSERT_TRUE(answer);
     ASSERT_FALSE(*answer);
     EXPECT_EQ(answer->error().code(), Errc::unavailable) << answer->error().to_string();
@@ -265,6 +259,59 @@ TEST_F(Tls, RefusesACertificateForAnotherHost) {
     ASSERT_TRUE(answer);
     ASSERT_FALSE(*answer);
     EXPECT_EQ(answer->error().code(), Errc::permission) << answer->error().to_string();
+}
+
+// With TLS 1.3 the client's side of the handshake is done before the server has checked the
+// client's certificate, so its refusal arrives as an alert on the first read.
+class ClientCertificates : public Transport {
+protected:
+    ClientCertificates()
+        : pki_(dir_ / "pki"),
+          server_(
+              [](const ServerRequest&) {
+                  return ServerResponse{200, {}, "ok", false};
+              },
+              ServerTls{pki_.server_cert, pki_.server_key, pki_.ca}) {}
+
+    std::optional<Result<HttpResponse>> fetch(const std::filesystem::path& cert,
+                                              const std::filesystem::path& key) {
+        TransportOptions options;
+        options.ca_file = pki_.ca;
+        options.client_cert = cert;
+        options.client_key = key;
+        options.request_timeout = 10s;
+        auto transport = make(options);
+        if (!transport) return std::nullopt;
+        return exchange(*transport, {"POST", server_.url() + "/v1/batches", {}, "{}"});
+    }
+
+    void expect_refused(const std::optional<Result<HttpResponse>>& answer) {
+        ASSERT_TRUE(answer) << "no answer in time";
+        ASSERT_FALSE(*answer) << "HTTP " << (*answer)->status;
+        EXPECT_EQ(answer->error().code(), Errc::permission) << answer->error().to_string();
+        EXPECT_THAT(answer->error().message(),
+                    HasSubstr("TLS failed: the server refused the connection"));
+    }
+
+    fieldlog::testing::TestPki pki_;
+    ScriptedServer server_;
+};
+
+TEST_F(ClientCertificates, AnAcceptedCertificateGetsItsAnswer) {
+    auto answer = fetch(pki_.client_cert, pki_.client_key);
+    ASSERT_TRUE(answer && *answer) << (answer ? answer->error().to_string() : "no answer");
+    EXPECT_EQ((*answer)->status, 200);
+}
+
+TEST_F(ClientCertificates, AMissingCertificateIsATlsFailure) { expect_refused(fetch({}, {})); }
+
+TEST_F(ClientCertificates, ACertificateFromAnotherCaIsATlsFailure) {
+    expect_refused(fetch(pki_.stranger_cert, pki_.client_key));
+}
+
+TEST_F(ClientCertificates, ARefusedCertificateIsATlsFailure) {
+    server_.refuse_client_certificates(true);
+    expect_refused(fetch(pki_.client_cert, pki_.client_key));
 }
 
 }  // namespace

@@ -20,10 +20,10 @@ ServerResponse error_reply(int status, std::string code, std::string message,
     return json_reply(status, json::object{{"error", std::move(error)}});
 }
 
-FakeOffice::FakeOffice(std::string device_id, std::string token)
+FakeOffice::FakeOffice(std::string device_id, std::string token, std::optional<ServerTls> tls)
     : device_id_(std::move(device_id)),
       token_(std::move(token)),
-      server_([this](const ServerRequest& request) { return handle(request); }) {}
+      server_([this](const ServerRequest& request) { return handle(request); }, std::move(tls)) {}
 
 FakeOffice::~FakeOffice() = default;
 

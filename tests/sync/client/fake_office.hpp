@@ -24,11 +24,13 @@ public:
     using Script = std::function<std::optional<ServerResponse>(FakeOffice& office,
                                                                const ServerRequest&, int n)>;
 
-    FakeOffice(std::string device_id, std::string token);
+    FakeOffice(std::string device_id, std::string token,
+               std::optional<ServerTls> tls = std::nullopt);
     ~FakeOffice();
 
     std::string url() const { return server_.url(); }
     int connections_accepted() const { return server_.connections_accepted(); }
+    ScriptedServer& server() { return server_; }
 
     // Everything below takes the lock; the script runs with it held and uses the unlocked
     // members directly.

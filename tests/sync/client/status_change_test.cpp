@@ -2,7 +2,6 @@
 // polling status().
 #include <gtest/gtest.h>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <thread>
 
 #include "fieldlog/sync/client/uploader.hpp"
@@ -31,16 +30,6 @@ protected:
     int calls_off_loop_ = 0;
     std::vector<SyncStatus> seen_;
 };
-
-// A loopback port nothing listens on: bound, then closed again.
-std::string closed_port_url() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor probe(
-        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
-    auto port = probe.local_endpoint().port();
-    probe.close();
-    return "http://127.0.0.1:" + std::to_string(port);
-}
 
 TEST_F(StatusChanges, ListenerFollowsARoundOnTheLoopThread) {
     start_inspection();

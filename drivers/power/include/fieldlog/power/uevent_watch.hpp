@@ -30,15 +30,18 @@ bool is_uevent_of(std::span<const std::byte> datagram, std::string_view subsyste
 class UeventWatch {
 public:
     using Listener = std::function<void()>;
+    using ErrorListener = std::function<void(const Error&)>;
 
     // Watches a datagram socket: the kernel's (open_kernel_uevent_socket) or, in tests, one end
     // of a socketpair. Every uevent of the subsystem waiting when the loop wakes calls on_event
     // once, on the io_context; so does a receive-buffer overrun, after which events may have
-    // been lost.
+    // been lost. If the socket can no longer be read, on_error is called once and the watch
+    // stops.
     [[nodiscard]] static Result<std::unique_ptr<UeventWatch>> open(boost::asio::io_context& io,
                                                                    UniqueFd socket,
                                                                    std::string subsystem,
-                                                                   Listener on_event);
+                                                                   Listener on_event,
+                                                                   ErrorListener on_error = {});
     ~UeventWatch();
     UeventWatch(const UeventWatch&) = delete;
     UeventWatch& operator=(const UeventWatch&) = delete;

@@ -25,13 +25,16 @@ bool is_network_change(std::span<const std::byte> datagram);
 class NetworkWatch {
 public:
     using Listener = std::function<void()>;
+    using ErrorListener = std::function<void(const Error&)>;
 
     // Joins the link, IPv4/IPv6 address and route groups. A burst of messages (a link coming
     // up brings a link, an address and a route message) calls on_change once, settle after the
-    // first; on_change runs on the io_context.
+    // first; on_change runs on the io_context. If the socket can no longer be read, on_error is
+    // called once and no more changes are seen (the uploader's probes still run).
     [[nodiscard]] static Result<std::unique_ptr<NetworkWatch>> open(
         boost::asio::io_context& io, Listener on_change,
-        std::chrono::milliseconds settle = std::chrono::milliseconds(500));
+        std::chrono::milliseconds settle = std::chrono::milliseconds(500),
+        ErrorListener on_error = {});
     ~NetworkWatch();
     NetworkWatch(const NetworkWatch&) = delete;
     NetworkWatch& operator=(const NetworkWatch&) = delete;
