@@ -46,22 +46,7 @@ Result<Job> mark_add(const Context& c, const json::object& args) {
 }
 
 Result<Job> mark_list(const Context&, const json::object& args) {
-    auto a = Args::check("mark.list", args, {"inspection_id"});
-    if (!a) return a.error();
-    auto id = a->opt_text("inspection_id", 64);
-    if (!id) return id.error();
-    return Job{nullptr, [id = *id](store::Database& db) -> Result<json::value> {
-                   auto inspection = resolve_inspection(db, id, false);
-                   if (!inspection) return inspection.error();
-                   auto found = query_records(
-                       db, mark_kind(), "WHERE inspection_id = ?1 ORDER BY last_seq",
-                       [&](store::Statement& s) { s.bind(1, inspection->at("id").as_string()); });
-                   if (!found) return found.error();
-                   json::array list;
-                   for (auto& r : *found) list.push_back(std::move(r));
-                   return json::object{{"inspection_id", inspection->at("id")},
-                                       {"marks", std::move(list)}};
-               }};
+    return list_in_inspection("mark.list", args, mark_kind(), "marks");
 }
 
 }  // namespace fieldlog::domain::ops

@@ -89,6 +89,11 @@ inline std::optional<double> stored_real(std::optional<double> value) {
                                                   std::string_view id, std::string_view what);
 [[nodiscard]] Result<std::int64_t> count_rows(store::Database& db, std::string_view sql);
 
+// A read job listing one kind's records in the inspection args name (or the open one), oldest
+// first: {"inspection_id": ..., key: [...]}. For the op.list requests that take only that.
+[[nodiscard]] Result<Job> list_in_inspection(std::string_view op, const json::object& args,
+                                             const store::RecordKind& kind, std::string key);
+
 Error not_found(std::string_view what, std::string_view id);
 
 // Operation entry points, one per protocol op.

@@ -62,6 +62,27 @@ Result<std::optional<json::object>> open_inspection(store::Database& db) {
     return std::optional(std::move(found->front()));
 }
 
+Result<Job> list_in_inspection(std::string_view op, const json::object& args,
+                               const store::RecordKind& kind, std::string key) {
+    auto a = Args::check(op, args, {"inspection_id"});
+    if (!a) return a.error();
+    auto id = a->opt_text("inspection_id", 64);
+    if (!id) return id.error();
+    return Job{
+        nullptr,
+        [id = *id, &kind, key = std::move(key)](store::Database& db) -> Result<json::value> {
+            auto inspection = resolve_inspection(db, id, false);
+            if (!inspection) return inspection.error();
+            auto found = query_records(
+                db, kind, "WHERE inspection_id = ?1 ORDER BY last_seq",
+                [&](store::Statement& s) { s.bind(1, inspection->at("id").as_string()); });
+            if (!found) return found.error();
+            json::array list;
+            for (auto& r : *found) list.push_back(std::move(r));
+            return json::object{{"inspection_id", inspection->at("id")}, {key, std::move(list)}};
+        }};
+}
+
 Result<json::object> resolve_inspection(store::Database& db, const std::optional<std::string>& id,
                                         bool must_be_open) {
     if (!id) {
